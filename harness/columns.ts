@@ -1,0 +1,51 @@
+// The columns of results/<run>/points.csv, in order. One row per sweep point and trial.
+// Units are in the names (_us microseconds, _ms milliseconds, _pct percent of one core, _kb KiB,
+// _cps calls per second). Definitions follow ../shared/DESIGN.md ("Metrics"), RFC 6076 and RFC 7501.
+// The report (reports/) and `forkbench compare` read these names; bump SCHEMA_VERSION when they change.
+
+export const SCHEMA_VERSION = 1;
+
+export const POINT_COLUMNS = [
+  'schema_version', // SCHEMA_VERSION of the writer
+  'point_id', // stable key of the sweep point: target/mode/parse/N/rate/trial, used by --resume
+  'trial', // 1..R (the --repeat index)
+  'target', // forkbench | kamailio
+  'mode', // centralized | distributed
+  'parse', // full | lazy (parse mode of the central proxy / head); "n/a" for kamailio
+  'group_size', // N, members rung per call
+  'fork_nodes', // K (0 for centralized)
+  'offered_rate_cps', // call rate SIPp was asked for
+  'achieved_rate_cps', // attempted calls / measured window
+  'warmup_s', // seconds of warm-up before the measured window
+  'window_s', // length of the measured window in seconds
+  'calls_attempted', // calls SIPp started in the whole point
+  'calls_succeeded',
+  'calls_failed',
+  'fail_causes', // e.g. "408:2;480:1;timeout:1", empty when none
+  'ser', // Session Establishment Ratio = answered / attempted (0..1)
+  'ringing_mean_us', // INVITE sent -> first 180 received, at the caller
+  'ringing_p50_us',
+  'ringing_p95_us',
+  'setup_mean_us', // INVITE sent -> 200 OK received, at the caller (RFC 6076 SRD)
+  'setup_p50_us',
+  'setup_p95_us',
+  'setup_p99_us',
+  'setup_max_us',
+  'delay_source', // pcap (microsecond capture of the caller's leg) | sipp (1 ms fallback)
+  'sipp_setup_mean_ms', // SIPp's own rtd figures, cross-check
+  'sipp_setup_p95_ms',
+  'head_cpu_pct', // central proxy (centralized) or head (distributed), % of one core, measured window
+  'forknodes_cpu_pct', // sum over fork nodes, % of one core (0 for centralized)
+  'total_cpu_pct', // head + fork nodes
+  'cpu_us_per_call', // head (or proxy) CPU microseconds per successful call
+  'total_cpu_us_per_call', // head + fork nodes CPU microseconds per successful call
+  'head_peak_rss_kb',
+  'msgs_per_call', // SIP messages received + sent by the central proxy / head, per attempted call
+  'flagged', // 1 when a cross-check failed (see flag_reason)
+  'flag_reason',
+  'status', // ok | failed (the point did not complete; error says why)
+  'error',
+] as const;
+
+export type PointColumn = (typeof POINT_COLUMNS)[number];
+export type PointRow = Record<PointColumn, string | number>;
