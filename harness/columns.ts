@@ -49,3 +49,24 @@ export const POINT_COLUMNS = [
 
 export type PointColumn = (typeof POINT_COLUMNS)[number];
 export type PointRow = Record<PointColumn, string | number>;
+
+// The columns of results/<run>/capacity.csv: one row per capacity search (RFC 7502 style).
+export const CAPACITY_COLUMNS = [
+  'schema_version',
+  'target', // forkbench | kamailio
+  'mode', // centralized | distributed
+  'parse',
+  'group_size',
+  'fork_nodes',
+  'capacity_cps', // highest call rate whose whole trial held (0 when even the lowest failed)
+  'resolution_cps', // the search stops when pass and fail are this close
+  'max_p95_setup_ms', // the criterion: p95 setup delay bound
+  'min_ser', // the criterion: SER floor
+  'trial_calls',
+  'proving_setup_p95_us', // p95 setup delay of the trial that proves the capacity
+  'proving_ser',
+  'trials', // number of trials run by the search
+] as const;
+
+export type CapacityColumn = (typeof CAPACITY_COLUMNS)[number];
+export type CapacityRow = Record<CapacityColumn, string | number>;
