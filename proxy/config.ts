@@ -1,0 +1,52 @@
+// Proxy configuration: the switches under study (role, parse mode, 180 relay policy) and the RFC
+// 3261 timers. Timer values are configurable so tests can shorten the long "wait" timers
+// (D, I, J, K) and see the transaction tables drain in seconds instead of half a minute.
+import type { ParseMode } from './sip-message.js';
+import type { GroupDirectory } from './groups.js';
+
+export type ProxyRole = 'centralized' | 'head' | 'fork-node';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface SipTimers {
+  /** RTT estimate (RFC 3261 T1), 500 ms. A, B, E, F, G, H, J derive from it. */
+  t1: number;
+  /** Cap of the retransmit interval for non-INVITE requests and INVITE responses, 4 s. */
+  t2: number;
+  /** Maximum time a message stays in the network, 5 s (Timers I and K for UDP). */
+  t4: number;
+  /** Timer C: how long a forked INVITE may ring before the proxy cancels it (> 3 min in RFC 3261). */
+  timerC: number;
+  /** Timer D: how long a completed INVITE client transaction absorbs response retransmissions (>= 32 s). */
+  timerD: number;
+}
+
+export const DEFAULT_TIMERS: SipTimers = { t1: 500, t2: 4000, t4: 5000, timerC: 180_000, timerD: 32_000 };
+
+export interface ProxyConfig {
+  role: ProxyRole;
+  listen: HostPort;
+  parse: ParseMode;
+  groups: GroupDirectory;
+  /** Head only: the fork nodes, in shard order (node i serves shard i/K). */
+  forkNodes: HostPort[];
+  /** Fork node only: which shard of every group this node rings. */
+  shard?: { index: number; count: number };
+  /** Relay every 18x upstream, or only the first of each call (fork nodes default to first). */
+  relay180: 'all' | 'first';
+  /** Add Record-Route to initial INVITEs so ACK/BYE come back through this proxy. */
+  recordRoute: boolean;
+  /** Extra host[:port] names this proxy serves as its own domain besides its listen address. */
+  domains: string[];
+  timers: SipTimers;
+  /** Past this many transactions in progress, new INVITEs get 503 with Retry-After. */
+  maxActiveTransactions: number;
+  retryAfterS: number;
+}
+
+export function defaultParseFor(role: ProxyRole): ParseMode {
+  return role === 'head' ? 'lazy' : 'full';
+}
