@@ -1,0 +1,91 @@
+// Turns the spec files into the figures of one or more runs (data inlined, rate fixed, captions, styling).
+import { FIGURES, type FigureDef } from './figures.js';
+import { provenanceLines } from './caption.js';
+import type { RunData } from './load-run.js';
+import { capacityPlotRows, pickFixedRate, pointPlotRows, type CapacityPlotRow, type PointPlotRow } from './plot-rows.js';
+import { clone, colourByRun, restrictDomains, setAxisValues, setData, setParam, setSubtitle, type JsonObject } from './spec-patch.js';
+import { dejavuFontFiles, loadSpec, specToSvg, svgToPng } from './render.js';
+
+export interface FigureOptions {
+  rate?: number; // fixed offered rate for figures 1 and 6; default: the rate with the most points
+}
+
+export interface FigureSpec {
+  name: string;
+  spec: JsonObject; // Vega-Lite with the run's data inlined
+  rows: number; // data rows the figure was given
+  empty: boolean; // true when there was nothing to plot and the figure is a note
+}
+
+export interface RenderedFigure extends FigureSpec {
+  svg: string;
+  png: Buffer;
+  width: number; // PNG pixels
+  height: number;
+  warnings: string[];
+}
+
+const distinct = (values: readonly number[]): number[] => [...new Set(values)].sort((a, b) => a - b);
+
+/** A figure with nothing to plot still renders: its title, caption and a plain note saying why. */
+function noteSpec(template: JsonObject, note: string): JsonObject {
+  return {
+    $schema: template.$schema,
+    title: template.title,
+    data: { values: [{ note }] },
+    mark: { type: 'text', fontSize: 14, color: '#444' },
+    encoding: { text: { field: 'note', type: 'nominal' } },
+    width: 420,
+    height: 120,
+    config: template.config,
+  };
+}
+
+function figureRows(def: FigureDef, points: PointPlotRow[], capacity: CapacityPlotRow[], rate: number | null) {
+  if (def.dataset === 'capacity') return capacity;
+  return def.usesRate ? points.filter((r) => r.offered_rate_cps === rate) : points;
+}
+
+export function buildFigureSpecs(runs: readonly RunData[], options: FigureOptions = {}): { figures: FigureSpec[]; rate: number | null } {
+  const points = pointPlotRows(runs);
+  const capacity = capacityPlotRows(runs);
+  const rate = options.rate ?? pickFixedRate(points);
+  const caption = provenanceLines(runs);
+  const labels = runs.map((r) => r.label);
+  const figures = FIGURES.map((def): FigureSpec => {
+    const template = loadSpec(def.name);
+    const rows = figureRows(def, points, capacity, rate);
+    const spec = clone(template);
+    setSubtitle(spec, [def.reading(rate), ...caption]);
+    if (rows.length === 0) {
+      const why =
+        def.dataset === 'capacity'
+          ? 'no capacity data in this run (no capacity.csv: run `forkbench capacity` to add it)'
+          : def.usesRate
+            ? `no completed points at ${rate ?? '?'} calls/s`
+            : 'no completed points in this run';
+      return { name: def.name, spec: noteSpec(spec, why), rows: 0, empty: true };
+    }
+    setData(spec, def.dataset, rows);
+    if (def.usesRate && rate !== null) setParam(spec, 'rate', rate);
+    restrictDomains(spec, 'series', new Set(rows.map((r) => r.series)));
+    restrictDomains(spec, 'mode', new Set(rows.map((r) => r.series)));
+    setAxisValues(spec, 'group_size', distinct(rows.map((r) => r.group_size)));
+    if (def.dataset === 'points') setAxisValues(spec, 'offered_rate_cps', distinct(points.map((r) => r.offered_rate_cps)));
+    if (runs.length > 1) colourByRun(spec, labels);
+    return { name: def.name, spec, rows: rows.length, empty: false };
+  });
+  return { figures, rate };
+}
+
+export async function renderFigures(runs: readonly RunData[], options: FigureOptions = {}): Promise<{ figures: RenderedFigure[]; rate: number | null }> {
+  const fontFiles = dejavuFontFiles(); // fail before any rendering when the font is missing
+  const { figures, rate } = buildFigureSpecs(runs, options);
+  const rendered: RenderedFigure[] = [];
+  for (const fig of figures) {
+    const { svg, warnings } = await specToSvg(fig.spec);
+    const { png, width, height } = svgToPng(svg, { fontFiles });
+    rendered.push({ ...fig, svg, png, width, height, warnings });
+  }
+  return { figures: rendered, rate };
+}

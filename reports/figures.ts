@@ -1,0 +1,43 @@
+// The six paper figures: which spec file, which data set, and the caption line that says how to read it.
+export type Dataset = 'points' | 'capacity';
+
+export interface FigureDef {
+  name: string; // spec file reports/specs/<name>.vl.json and output file stem
+  dataset: Dataset;
+  usesRate: boolean; // drawn at one fixed offered rate (spec parameter "rate")
+  /** How to read the figure; rate is the fixed rate when usesRate. */
+  reading(rate: number | null): string;
+}
+
+const MEDIAN = 'line = median of trials, bar = min-max';
+const PRIMARY = 'centralized = full parse, distributed = lazy-parsing head';
+
+export const FIGURES: readonly FigureDef[] = [
+  {
+    name: 'setup-delay-vs-group-size',
+    dataset: 'points',
+    usesRate: true,
+    reading: (rate) => `at ${rate ?? '?'} calls/s offered; ${MEDIAN}; ${PRIMARY}`,
+  },
+  { name: 'cpu-vs-rate', dataset: 'points', usesRate: false, reading: () => `${MEDIAN}; ${PRIMARY}` },
+  { name: 'setup-delay-vs-rate', dataset: 'points', usesRate: false, reading: () => `${MEDIAN}; ${PRIMARY}` },
+  {
+    name: 'messages-per-call',
+    dataset: 'points',
+    usesRate: false,
+    reading: () => `all rates pooled; ${MEDIAN}; ${PRIMARY}`,
+  },
+  {
+    name: 'capacity-vs-group-size',
+    dataset: 'capacity',
+    usesRate: false,
+    reading: () => `from capacity.csv: highest rate holding the run's SER and p95 criteria; ${PRIMARY}`,
+  },
+  {
+    name: 'ablation',
+    dataset: 'points',
+    usesRate: true,
+    reading: (rate) =>
+      `at ${rate ?? '?'} calls/s offered; dark = centralized, orange = distributed; solid = full parse, pale = lazy parse; rule = min-max of trials`,
+  },
+];

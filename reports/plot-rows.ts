@@ -1,0 +1,130 @@
+// Flattens loaded runs into the rows the Vega-Lite specs plot (one object per CSV row, derived fields added).
+// The specs aggregate (median, min, max over trials) themselves, so these rows stay one-per-trial.
+import type { Capacity, Point, RunData } from './load-run.js';
+
+/** The legend key of a point: the forkbench mode, or the other proxy's name (kamailio is its own series). */
+export type Series = 'centralized' | 'distributed' | string;
+
+export function seriesOf(row: { target: string; mode: string }): Series {
+  return row.target === 'forkbench' ? row.mode : row.target;
+}
+
+/** The canonical series order; the specs' colour/shape/dash scales list the same domain. */
+export const SERIES_ORDER = ['centralized', 'distributed', 'kamailio'] as const;
+
+export interface PointPlotRow {
+  run: string;
+  series: Series;
+  target: string;
+  mode: string;
+  parse: string;
+  combo: string; // ablation bar label, e.g. "centralized / full parse"
+  group_size: number;
+  offered_rate_cps: number;
+  trial: number;
+  setup_p50_ms: number | null;
+  setup_p95_ms: number | null;
+  head_cpu_pct: number | null;
+  cpu_us_per_call: number | null;
+  msgs_per_call: number | null;
+  flagged: number;
+  primary: boolean; // the mode's own parse (see primaryParse): figures 1-5 plot only these rows
+}
+
+export interface CapacityPlotRow {
+  run: string;
+  series: Series;
+  parse: string;
+  group_size: number;
+  capacity_cps: number | null;
+  primary: boolean;
+}
+
+const ms = (us: number | null): number | null => (us === null ? null : us / 1000);
+
+export function comboOf(mode: string, parse: string): string {
+  return `${mode} / ${parse} parse`;
+}
+
+// Figures 1-5 compare the two designs as designed: a plain proxy parses fully, the head parses lazily.
+// The ablation figure shows the other two combinations. When a run has only one parse mode, that one is used.
+const PREFERRED_PARSE: Record<string, readonly string[]> = {
+  centralized: ['full', 'lazy'],
+  distributed: ['lazy', 'full'],
+};
+
+/** For each target/mode of one run, the parse mode whose rows stand for that mode in figures 1-5. */
+export function primaryParse(rows: readonly { target: string; mode: string; parse: string }[]): Map<string, string> {
+  const present = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const key = `${r.target}/${r.mode}`;
+    if (!present.has(key)) present.set(key, new Set());
+    (present.get(key) as Set<string>).add(r.parse);
+  }
+  const chosen = new Map<string, string>();
+  for (const [key, parses] of present) {
+    const mode = key.slice(key.indexOf('/') + 1);
+    const order = key.startsWith('forkbench/') ? (PREFERRED_PARSE[mode] ?? []) : [];
+    chosen.set(key, order.find((p) => parses.has(p)) ?? [...parses].sort()[0]);
+  }
+  return chosen;
+}
+
+const isPrimary = (chosen: Map<string, string>, r: { target: string; mode: string; parse: string }): boolean =>
+  chosen.get(`${r.target}/${r.mode}`) === r.parse;
+
+/** Only completed points are plotted; failed points are listed in the report instead. */
+export function pointPlotRows(runs: readonly RunData[]): PointPlotRow[] {
+  return runs.flatMap((run) => {
+    const ok = run.points.filter((p) => p.status === 'ok');
+    const chosen = primaryParse(ok);
+    return ok.map((p: Point) => ({
+        run: run.label,
+        series: seriesOf(p),
+        target: p.target,
+        mode: p.mode,
+        parse: p.parse,
+        combo: comboOf(p.mode, p.parse),
+        group_size: p.group_size as number,
+        offered_rate_cps: p.offered_rate_cps as number,
+        trial: p.trial as number,
+        setup_p50_ms: ms(p.setup_p50_us),
+        setup_p95_ms: ms(p.setup_p95_us),
+        head_cpu_pct: p.head_cpu_pct,
+        cpu_us_per_call: p.cpu_us_per_call,
+        msgs_per_call: p.msgs_per_call,
+        flagged: p.flagged ?? 0,
+        primary: isPrimary(chosen, p),
+      }));
+  });
+}
+
+export function capacityPlotRows(runs: readonly RunData[]): CapacityPlotRow[] {
+  return runs.flatMap((run) => {
+    const rows = (run.capacity ?? []).filter((c: Capacity) => c.group_size !== null);
+    const chosen = primaryParse(rows);
+    return rows.map((c) => ({
+        run: run.label,
+        series: seriesOf(c),
+        parse: c.parse,
+        group_size: c.group_size as number,
+        capacity_cps: c.capacity_cps,
+        primary: isPrimary(chosen, c),
+      }));
+  });
+}
+
+/**
+ * The rate figure 1 and the ablation are drawn at: the offered rate with the most completed forkbench points
+ * (ties go to the lower rate, which is more likely to be below every knee).
+ */
+export function pickFixedRate(rows: readonly PointPlotRow[]): number | null {
+  const counts = new Map<number, number>();
+  for (const r of rows) if (r.target === 'forkbench') counts.set(r.offered_rate_cps, (counts.get(r.offered_rate_cps) ?? 0) + 1);
+  let best: number | null = null;
+  for (const [rate, count] of counts) {
+    const bestCount = best === null ? -1 : (counts.get(best) as number);
+    if (count > bestCount || (count === bestCount && rate < (best as number))) best = rate;
+  }
+  return best;
+}
