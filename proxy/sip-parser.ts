@@ -332,9 +332,9 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
   };
 
   for (;;) {
-    if (lineStart >= buf.length) throw new SipParseError('no end of headers', answerableSoFar(msg), msg);
+    if (lineStart >= buf.length) throw new SipParseError('no end of headers', false, msg);
     const nl = buf.indexOf(LF, lineStart);
-    if (nl < 0) throw new SipParseError('no end of headers', answerableSoFar(msg), msg);
+    if (nl < 0) throw new SipParseError('no end of headers', false, msg);
     const first = buf[lineStart]!;
     if (first === LF || (first === CR && nl === lineStart + 1)) {
       if (hStart >= 0) finish(lineStart);

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { parseSip, parseSipUri, splitCommas, tagOf, MAX_HEADERS } from '../sip-parser.js';
+import { SipParseError, type ParseMode } from '../sip-message.js';
+import { buildResponse, forwardRequest, forwardResponse } from '../sip-writer.js';
+import { invite, responseTo } from './sip-fixtures.js';
+
+const modes: ParseMode[] = ['lazy', 'full'];
+const buf = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+function parseError(text: string, mode: ParseMode): SipParseError {
+  try {
+    parseSip(buf(text), mode);
+  } catch (e) {
+    if (e instanceof SipParseError) return e;
+    throw e;
+  }
+  throw new Error('parsed without error');
+}
+
+describe.each(modes)('parseSip (%s)', (mode) => {
+  it('reads the routing fields of an INVITE', () => {
+    const m = parseSip(buf(invite({ extra: 'Route: <sip:127.0.0.1:5060;lr>, <sip:10.0.0.1;lr>\r\n' })), mode);
+    expect(m.isRequest).toBe(true);
+    expect(m.method).toBe('INVITE');
+    expect(m.requestUri).toBe('sip:g4@127.0.0.1:5060');
+    expect(m.vias[0]).toMatchObject({ host: '127.0.0.1', port: 7000, branch: 'z9hG4bK-c1', transport: 'UDP' });
+    expect(m.callId).toBe('call-1@test');
+    expect([m.cseq, m.cseqMethod]).toEqual([1, 'INVITE']);
+    expect(m.fromTag).toBe('ft1');
+    expect(m.toTag).toBe('');
+    expect(m.maxForwards).toBe(70);
+    expect(m.contentLength).toBe(4);
+    expect(m.routeLines[0]!.values).toEqual(['<sip:127.0.0.1:5060;lr>', '<sip:10.0.0.1;lr>']);
+    expect(m.buf.toString('latin1', m.bodyStart)).toBe('v=0\n');
+    if (mode === 'full') expect(m.headers!.map((h) => h.name)).toContain('Content-Type');
+    else expect(m.headers).toBeUndefined();
+  });
+
+  it('reads compact header forms and folded headers', () => {
+    const text =
+      'BYE sip:m1@127.0.0.1:6001 SIP/2.0\r\n' +
+      'v: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa,\r\n SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bKb;rport=7000;received=127.0.0.1\r\n' +
+      'f: "Alice, A." <sip:a@x;tag=inuri>;tag=from1\r\n' +
+      't: <sip:b@y>\r\n  ;tag=to1\r\n' +
+      'i: abc\r\n' +
+      'CSeq: 2 BYE\r\n' +
+      'l: 0\r\n\r\n';
+    const m = parseSip(buf(text), mode);
+    expect(m.viaCount).toBe(2);
+    expect(m.vias[1]).toMatchObject({ host: '127.0.0.1', port: 7000, rport: 7000, received: '127.0.0.1' });
+    expect(m.fromTag).toBe('from1');
+    expect(m.toTag).toBe('to1');
+    expect(m.callId).toBe('abc');
+    expect(m.contentLength).toBe(0);
+    if (mode === 'full') expect(m.headers!.find((h) => h.name === 'To')!.value).toBe('<sip:b@y> ;tag=to1');
+  });
+
+  it('reads a response and takes its method from CSeq', () => {
+    const m = parseSip(buf(responseTo(invite(), 180, 'Ringing', 'tt')), mode);
+    expect(m.isRequest).toBe(false);
+    expect(m.status).toBe(180);
+    expect(m.method).toBe('INVITE');
+    expect(m.toTag).toBe('tt');
+  });
+
+  const answerable: [string, string, string][] = [
+    ['bad CSeq', invite().replace('CSeq: 1 INVITE', 'CSeq: one INVITE'), 'Bad CSeq'],
+    ['CSeq method mismatch', invite().replace('CSeq: 1 INVITE', 'CSeq: 1 BYE'), 'CSeq method does not match'],
+    ['bad Max-Forwards', invite().replace('Max-Forwards: 70', 'Max-Forwards: lots'), 'Bad Max-Forwards'],
+    ['Content-Length too large', invite().replace('Content-Length: 4', 'Content-Length: 400'), 'Content-Length larger than the datagram'],
+    ['bad Content-Length', invite().replace('Content-Length: 4', 'Content-Length: -4'), 'Bad Content-Length'],
+    ['header without colon', invite().replace('Max-Forwards: 70', 'Max-Forwards 70'), 'Header without colon'],
+    ['bad Request-URI', invite().replace('INVITE sip:g4@127.0.0.1:5060', 'INVITE nonsense'), 'Bad Request-URI'],
+    ['wrong SIP version', invite().replace('SIP/2.0\r\nVia', 'SIP/3.0\r\nVia'), 'Version Not Supported'],
+    ['bad second Via', invite().replace('Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-c1', 'Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-c1, garbage'), 'Bad Via'],
+  ];
+  it.each(answerable)('rejects %s, answerable with 400', (_name, text, reason) => {
+    const e = parseError(text, mode);
+    expect(e.message).toBe(reason);
+    expect(e.answerable).toBe(true);
+  });
+
+  const unanswerable: [string, string | Buffer][] = [
+    ['no Via', invite().replace(/Via: .*\r\n/, '')],
+    // A 400 without Call-ID or CSeq could not be matched by the client: dropped and counted.
+    ['missing Call-ID', invite().replace(/Call-ID: .*\r\n/, '')],
+    ['missing CSeq', invite().replace(/CSeq: .*\r\n/, '')],
+    ['garbage bytes', Buffer.from([0xff, 0x00, 0x13, 0x37, 0x0a, 0x0d, 0x0a, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46])],
+    ['a bad status line', 'SIP/2.0 99 Odd\r\nVia: SIP/2.0/UDP 1.2.3.4\r\n\r\n'],
+    ['no end of headers', invite().split('\r\n\r\n')[0]!],
+    ['a continuation before any header', 'OPTIONS sip:x@y SIP/2.0\r\n folded\r\n\r\n'],
+    ['an oversized datagram', Buffer.alloc(70_000, 0x41)],
+    ['too many headers', invite().replace('Max-Forwards: 70\r\n', 'X-A: 1\r\n'.repeat(MAX_HEADERS + 1))],
+    ['a bad top Via', invite().replace('Via: SIP/2.0/UDP 127.0.0.1:7000', 'Via: HTTP/1.1 127.0.0.1:7000')],
+  ];
+  it.each(unanswerable)('drops %s', (_name, input) => {
+    const e = (() => {
+      try {
+        parseSip(typeof input === 'string' ? buf(input) : input, mode);
+      } catch (err) {
+        return err as SipParseError;
+      }
+      throw new Error('parsed');
+    })();
+    expect(e).toBeInstanceOf(SipParseError);
+    expect(e.answerable).toBe(false);
+  });
+
+  it('flags a bad From only in full mode (lazy reads the tag alone)', () => {
+    const text = invite().replace('From: <sip:caller@127.0.0.1:7000>;tag=ft1', 'From: garbage;tag=ft1');
+    if (mode === 'full') expect(parseError(text, mode).message).toBe('Bad From');
+    else expect(parseSip(buf(text), mode).fromTag).toBe('ft1');
+  });
+});
+
+describe('forwarding is the same message in both modes', () => {
+  const original = invite({ extra: 'Route: <sip:127.0.0.1:5060;lr>, <sip:127.0.0.1:9999;lr>\r\nX-Custom:   kept as is\r\n' });
+  const edits = { requestUri: 'sip:m1@127.0.0.1:6001', via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx', recordRoute: '<sip:127.0.0.1:5060;lr>', removeTopRoute: true };
+  const outs = modes.map((mode) => parseSip(forwardRequest(parseSip(buf(original), mode), edits), 'full'));
+
+  it.each([0, 1])('rewrites start line, Via, Record-Route, Max-Forwards and Route (%i)', (i) => {
+    const m = outs[i]!;
+    expect(m.requestUri).toBe('sip:m1@127.0.0.1:6001');
+    expect(m.viaCount).toBe(2);
+    expect(m.vias[0]!.branch).toBe('z9hG4bKx');
+    expect(m.vias[1]!.branch).toBe('z9hG4bK-c1');
+    expect(m.maxForwards).toBe(69);
+    expect(m.routeLines.flatMap((l) => l.values)).toEqual(['<sip:127.0.0.1:9999;lr>']);
+    expect(m.headers!.find((h) => h.name === 'Record-Route')!.value).toBe('<sip:127.0.0.1:5060;lr>');
+    expect(m.buf.toString('latin1', m.bodyStart)).toBe('v=0\n');
+  });
+
+  it('lazy copies untouched header bytes exactly', () => {
+    const lazy = forwardRequest(parseSip(buf(original), 'lazy'), edits).toString('latin1');
+    expect(lazy).toContain('X-Custom:   kept as is\r\n');
+    expect(lazy).toContain('From: <sip:caller@127.0.0.1:7000>;tag=ft1\r\n');
+  });
+
+  it.each(modes)('strips our Via from a response (%s)', (mode) => {
+    const fwd = forwardRequest(parseSip(buf(invite()), mode), edits).toString('latin1');
+    const res = parseSip(forwardResponse(parseSip(buf(responseTo(fwd, 180, 'Ringing', 'm1')), mode)), 'full');
+    expect(res.viaCount).toBe(1);
+    expect(res.vias[0]!.branch).toBe('z9hG4bK-c1');
+    expect(res.status).toBe(180);
+  });
+
+  it('builds a response that copies Via, From, Call-ID, CSeq and tags To', () => {
+    const res = parseSip(buildResponse(parseSip(buf(invite()), 'lazy'), 404, 'Not Found', 'tag9'), 'full');
+    expect(res.status).toBe(404);
+    expect(res.toTag).toBe('tag9');
+    expect(res.fromTag).toBe('ft1');
+    expect(res.callId).toBe('call-1@test');
+    expect(res.vias[0]!.branch).toBe('z9hG4bK-c1');
+  });
+});
+
+describe('helpers', () => {
+  it('splits commas outside quotes and brackets', () => {
+    expect(splitCommas('"a,b" <sip:x>, <sip:y;p=1,2>')).toEqual(['"a,b" <sip:x>', '<sip:y;p=1,2>']);
+  });
+  it('takes the tag from header params, not from the URI', () => {
+    expect(tagOf('<sip:a@b;tag=no>;tag=yes')).toBe('yes');
+    expect(tagOf('sip:a@b;tag=plain')).toBe('plain');
+  });
+  it('parses SIP URIs', () => {
+    expect(parseSipUri('sip:m1@127.0.0.1:6001;transport=udp')).toMatchObject({ user: 'm1', host: '127.0.0.1', port: 6001 });
+    expect(parseSipUri('sip:127.0.0.1;lr')).toMatchObject({ user: '', host: '127.0.0.1', port: 5060 });
+    expect(parseSipUri('http://x')).toBeUndefined();
+  });
+});
