@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectMeta, gitInfo, packageRoot, readMeta, shellQuote, updateMeta, writeMeta } from '../run-meta.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fb-meta-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('run meta', () => {
+  it('shell-quotes the command line so it can be pasted back', () => {
+    expect(shellQuote(['node', 'bin/forkbench.js', 'bench', '--rates', '10,50', '--out', 'my results', "it's"])).toBe(
+      `node bin/forkbench.js bench --rates 10,50 --out 'my results' 'it'\\''s'`,
+    );
+    expect(shellQuote(['a', '', '$HOME', 'x;y'])).toBe(`a '' '$HOME' 'x;y'`);
+  });
+
+  it('collects versions, git state and machine facts', async () => {
+    const meta = await collectMeta({ config: { rates: [10] }, argv: ['forkbench', 'bench'], pinning: { proxy: 1 } });
+    expect(meta.command).toBe('forkbench bench');
+    expect(meta.config).toEqual({ rates: [10] });
+    expect(meta.forkbench.version).toBe(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version);
+    expect(meta.forkbench.gitCommit).toMatch(/^[0-9a-f]{40}$/); // the repo we run in
+    expect(typeof meta.forkbench.gitDirty).toBe('boolean');
+    expect(meta.sippVersion).toMatch(/^\d+\.\d+/);
+    expect(meta.tcpdumpVersion).toMatch(/^\d+\.\d+/);
+    expect(meta.node).toBe(process.version);
+    expect(meta.cores).toBeGreaterThan(0);
+    expect(meta.memTotalMb).toBeGreaterThan(0);
+    expect(meta.kernel).not.toBe('');
+    expect(meta.os).not.toBe('');
+    expect(new Date(meta.startedAt).getTime()).toBeGreaterThan(0);
+    expect(meta.endedAt).toBeNull();
+    expect(meta.pinning).toEqual({ proxy: 1 });
+  });
+
+  it('tolerates no git and missing tools', async () => {
+    expect(await gitInfo(dir)).toEqual({ gitCommit: null, gitDirty: null });
+  });
+
+  it('writes meta.json and patches it', async () => {
+    const meta = await collectMeta({ config: {}, argv: ['x'] });
+    const file = await writeMeta(join(dir, 'run1'), meta);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(meta);
+    const endedAt = new Date().toISOString();
+    const updated = await updateMeta(join(dir, 'run1'), { endedAt, interrupted: false });
+    expect(updated).toEqual({ ...meta, endedAt, interrupted: false });
+    expect(await readMeta(join(dir, 'run1'))).toEqual(updated);
+  });
+});
