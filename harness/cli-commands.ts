@@ -1,3 +1,140 @@
+// `forkbench bench`, `compare`, `capacity` and `perf`: flags in, engine calls, printing out.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-// Placeholder until the harness lands: bench, compare and capacity register here.
-export function registerHarnessCommands(_program: Command): void {}
+import { ConfigError, DEFAULT_CONFIG, loadConfigFile, mergeConfig, validateConfig, type BenchConfig } from './bench-config.js';
+import { compareModes, compareRuns, formatTable } from './compare.js';
+import { makeReporter } from './progress.js';
+import { preflight, PreflightError } from './preflight.js';
+import { readPoints } from './results-csv.js';
+import { readMeta } from './run-meta.js';
+import { runSweep } from './sweep.js';
+import { registerCapacityCommands } from './capacity-commands.js';
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+const nums = (v: string): number[] => list(v).map(Number);
+
+interface BenchFlags {
+  config?: string;
+  modes?: string;
+  targets?: string;
+  parse?: string;
+  groupSizes?: string;
+  rates?: string;
+  calls?: string;
+  repeat?: string;
+  warmup?: string;
+  forkNodes?: string;
+  ringMs?: string;
+  holdMs?: string;
+  out?: string;
+  basePort?: string;
+  pin?: boolean;
+  capture?: boolean;
+  relay180?: string;
+  resume?: boolean;
+  json?: boolean;
+}
+
+/** Flags as a partial config: only what was given, so the file and the defaults fill the rest. */
+export function flagsToConfig(f: BenchFlags): Partial<BenchConfig> {
+  const c: Partial<Record<keyof BenchConfig, unknown>> = {};
+  if (f.modes !== undefined) c.modes = list(f.modes);
+  if (f.targets !== undefined) c.targets = list(f.targets);
+  if (f.parse !== undefined) c.parse = list(f.parse);
+  if (f.groupSizes !== undefined) c.groupSizes = nums(f.groupSizes);
+  if (f.rates !== undefined) c.rates = nums(f.rates);
+  if (f.calls !== undefined) c.calls = Number(f.calls);
+  if (f.repeat !== undefined) c.repeat = Number(f.repeat);
+  if (f.warmup !== undefined) c.warmupS = Number(f.warmup);
+  if (f.forkNodes !== undefined) c.forkNodes = Number(f.forkNodes);
+  if (f.ringMs !== undefined) c.ringMs = Number(f.ringMs);
+  if (f.holdMs !== undefined) c.holdMs = Number(f.holdMs);
+  if (f.out !== undefined) c.out = f.out;
+  if (f.basePort !== undefined) c.basePort = Number(f.basePort);
+  if (f.pin) c.pin = true;
+  if (f.capture === false) c.capture = false;
+  if (f.relay180 !== undefined) c.relay180 = f.relay180;
+  return c as Partial<BenchConfig>;
+}
+
+/** --config file, then flags; with --resume and no file, the interrupted run's own config. */
+export async function resolveBenchConfig(f: BenchFlags): Promise<BenchConfig> {
+  let base: Partial<BenchConfig> = {};
+  if (f.config) base = await loadConfigFile(f.config);
+  else if (f.resume && f.out && existsSync(join(f.out, 'meta.json'))) base = (await readMeta(f.out)).config as Partial<BenchConfig>;
+  return validateConfig(mergeConfig(DEFAULT_CONFIG, base, flagsToConfig(f)));
+}
+
+function fail(message: string): never {
+  console.error(`forkbench: ${message}`);
+  process.exit(2);
+}
+
+export function registerHarnessCommands(program: Command): void {
+  program
+    .command('bench')
+    .description('sweep modes x group sizes x call rates; one row per point in <out>/points.csv')
+    .option('--config <file>', 'JSON sweep config (flags override it)')
+    .option('--modes <list>', 'centralized,distributed')
+    .option('--targets <list>', 'forkbench,kamailio')
+    .option('--parse <list>', 'auto,full,lazy (auto: lazy for the distributed head, full for centralized)')
+    .option('--group-sizes <list>', 'e.g. 2,8,32')
+    .option('--rates <list>', 'calls per second, e.g. 20,50,100')
+    .option('--calls <n>', 'measured calls per point (after the warm-up)')
+    .option('--repeat <n>', 'trials per point, fresh processes each time')
+    .option('--warmup <s>', 'seconds of calls before the measured window')
+    .option('--fork-nodes <k>', 'fork nodes in distributed mode')
+    .option('--ring-ms <ms>', 'how long members ring before the answerer answers')
+    .option('--hold-ms <ms>', 'call duration after the answer')
+    .option('--relay-180 <policy>', 'fork nodes relay the first 180 per call, or all')
+    .option('--base-port <port>', 'first UDP/TCP port a point uses')
+    .option('--out <dir>', 'results folder')
+    .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')
+    .option('--no-capture', 'no tcpdump: delays from SIPp (1 ms resolution)')
+    .option('--resume', 'run only the points missing from <out>/points.csv')
+    .option('--json', 'print each finished row as a JSON line')
+    .action(async (flags: BenchFlags) => {
+      let config: BenchConfig;
+      try {
+        config = await resolveBenchConfig(flags);
+        await preflight(config);
+      } catch (e) {
+        if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
+        throw e;
+      }
+      const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s) });
+      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, onEvent: report });
+      if (result.completed === 0 && !result.interrupted) console.log('nothing to run: every point is already in points.csv');
+    });
+
+  program
+    .command('compare')
+    .description('centralized vs distributed side by side per group size and rate (or run A vs run B)')
+    .argument('<runA>', 'results folder')
+    .argument('[runB]', 'second results folder: compare the two runs mode by mode')
+    .action(async (a: string, b: string | undefined) => {
+      const load = async (dir: string) => {
+        const file = join(dir, 'points.csv');
+        if (!existsSync(file)) fail(`${file} does not exist: run forkbench bench --out ${dir} first`);
+        try {
+          return await readPoints(file);
+        } catch (e) {
+          fail((e as Error).message);
+        }
+      };
+      const rowsA = await load(a);
+      if (!b) {
+        console.log(`${a}: centralized vs distributed (forkbench)\n`);
+        console.log(formatTable(compareModes(rowsA), 'central', 'distrib'));
+        return;
+      }
+      const rowsB = await load(b);
+      for (const mode of ['centralized', 'distributed']) {
+        console.log(`\n${mode}: ${a} (A) vs ${b} (B)\n`);
+        console.log(formatTable(compareRuns(rowsA, rowsB, mode), 'A', 'B'));
+      }
+    });
+
+  registerCapacityCommands(program);
+}

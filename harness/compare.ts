@@ -1,0 +1,114 @@
+// `forkbench compare`: the two modes side by side per group size and rate (median over trials),
+// as data first (compareModes / compareRuns) and a terminal table second (formatTable).
+import type { PointRow } from './columns.js';
+
+export interface CompareRow {
+  groupSize: number;
+  rate: number;
+  left: Metrics;
+  right: Metrics;
+  setupP95Ratio?: number; // left / right
+  headCpuRatio?: number;
+  cpuPerCallRatio?: number;
+  msgsRatio?: number;
+}
+
+export interface Metrics {
+  n: number; // trials
+  setupP95Us?: number;
+  headCpuPct?: number;
+  cpuUsPerCall?: number;
+  msgsPerCall?: number;
+  ser?: number;
+}
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
+function num(v: string | number): number | undefined {
+  const n = typeof v === 'number' ? v : v === '' ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function metricsOf(rows: PointRow[]): Metrics {
+  const col = (c: keyof PointRow): number[] => rows.map((r) => num(r[c])).filter((x): x is number => x !== undefined);
+  return {
+    n: rows.length,
+    setupP95Us: median(col('setup_p95_us')),
+    headCpuPct: median(col('head_cpu_pct')),
+    cpuUsPerCall: median(col('cpu_us_per_call')),
+    msgsPerCall: median(col('msgs_per_call')),
+    ser: median(col('ser')),
+  };
+}
+
+const ratio = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+
+function pair(leftRows: PointRow[], rightRows: PointRow[]): CompareRow[] {
+  const keys = new Set<string>();
+  for (const r of [...leftRows, ...rightRows]) keys.add(`${r.group_size}/${r.offered_rate_cps}`);
+  const out: CompareRow[] = [];
+  for (const k of keys) {
+    const [n, rate] = k.split('/').map(Number) as [number, number];
+    const pick = (rows: PointRow[]): PointRow[] => rows.filter((r) => Number(r.group_size) === n && Number(r.offered_rate_cps) === rate);
+    const left = metricsOf(pick(leftRows));
+    const right = metricsOf(pick(rightRows));
+    out.push({
+      groupSize: n,
+      rate,
+      left,
+      right,
+      setupP95Ratio: ratio(left.setupP95Us, right.setupP95Us),
+      headCpuRatio: ratio(left.headCpuPct, right.headCpuPct),
+      cpuPerCallRatio: ratio(left.cpuUsPerCall, right.cpuUsPerCall),
+      msgsRatio: ratio(left.msgsPerCall, right.msgsPerCall),
+    });
+  }
+  return out.sort((a, b) => a.groupSize - b.groupSize || a.rate - b.rate);
+}
+
+const ok = (rows: PointRow[]): PointRow[] => rows.filter((r) => r.status === 'ok');
+
+/** Centralized (left) vs distributed (right) within one run, forkbench target. */
+export function compareModes(rows: PointRow[]): CompareRow[] {
+  const fb = ok(rows).filter((r) => r.target === 'forkbench');
+  return pair(
+    fb.filter((r) => r.mode === 'centralized'),
+    fb.filter((r) => r.mode === 'distributed'),
+  );
+}
+
+/** Run A (left) vs run B (right) for one mode. */
+export function compareRuns(a: PointRow[], b: PointRow[], mode: string): CompareRow[] {
+  const m = (rows: PointRow[]): PointRow[] => ok(rows).filter((r) => r.mode === mode && r.target === 'forkbench');
+  return pair(m(a), m(b));
+}
+
+export function formatTable(rows: CompareRow[], leftName: string, rightName: string): string {
+  const f = (x: number | undefined, d = 1): string => (x === undefined ? '-' : x.toFixed(d));
+  const fx = (x: number | undefined): string => (x === undefined ? '-' : `${x.toFixed(2)}x`);
+  const header = ['N', 'cps', `p95 setup ms ${leftName}`, rightName, 'ratio', `head CPU % ${leftName}`, rightName, 'ratio', `us/call ${leftName}`, rightName, 'ratio', `msgs/call ${leftName}`, rightName, 'ratio'];
+  const body = rows.map((r) => [
+    String(r.groupSize),
+    String(r.rate),
+    f(r.left.setupP95Us !== undefined ? r.left.setupP95Us / 1000 : undefined, 2),
+    f(r.right.setupP95Us !== undefined ? r.right.setupP95Us / 1000 : undefined, 2),
+    fx(r.setupP95Ratio),
+    f(r.left.headCpuPct),
+    f(r.right.headCpuPct),
+    fx(r.headCpuRatio),
+    f(r.left.cpuUsPerCall, 0),
+    f(r.right.cpuUsPerCall, 0),
+    fx(r.cpuPerCallRatio),
+    f(r.left.msgsPerCall),
+    f(r.right.msgsPerCall),
+    fx(r.msgsRatio),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), '', `ratio = ${leftName} / ${rightName} (median over trials; > 1 means ${rightName} is lower)`].join('\n');
+}

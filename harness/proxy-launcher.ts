@@ -1,0 +1,76 @@
+// Starts forkbench's own proxy processes (centralized proxy, or head + fork nodes) for a point,
+// as tracked children, and reads their metrics endpoint.
+import { join } from 'node:path';
+import { packageRoot } from './run-meta.js';
+import { spawnTracked, type TrackedChild } from './processes.js';
+
+export interface ProxyProcess {
+  role: 'proxy' | 'head' | 'fork-node';
+  child: TrackedChild;
+  metricsUrl: string;
+}
+
+export interface LaunchOptions {
+  role: 'centralized' | 'head' | 'fork-node';
+  port: number;
+  metricsPort: number;
+  groupsFile: string;
+  parse: 'full' | 'lazy';
+  forkNodePorts?: number[];
+  shard?: string;
+  relay180?: 'first' | 'all';
+  cpuList?: string; // taskset -c list when pinning
+  extraArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export function proxyArgs(o: LaunchOptions): string[] {
+  const cli = join(packageRoot(), 'dist', 'cli', 'forkbench.js');
+  const args = [cli, o.role === 'fork-node' ? 'fork-node' : 'proxy', '--listen', `127.0.0.1:${o.port}`, '--groups', o.groupsFile, '--parse', o.parse, '--metrics', `127.0.0.1:${o.metricsPort}`];
+  if (o.role !== 'fork-node') args.push('--mode', o.role === 'head' ? 'distributed' : 'centralized');
+  if (o.role === 'head') args.push('--fork-nodes', (o.forkNodePorts ?? []).map((p) => `127.0.0.1:${p}`).join(','));
+  if (o.role === 'fork-node') args.push('--shard', o.shard ?? '1/1');
+  if (o.relay180) args.push('--relay-180', o.relay180);
+  return [...args, ...(o.extraArgs ?? [])];
+}
+
+/** Spawn and wait for the start-up line ("listening on"); fails with the process's own words. */
+export async function launchProxy(o: LaunchOptions): Promise<ProxyProcess> {
+  const args = proxyArgs(o);
+  const [cmd, argv] = o.cpuList ? ['taskset', ['-c', o.cpuList, process.execPath, ...args]] : [process.execPath, args];
+  const name = o.role === 'fork-node' ? `fork-node ${o.shard}` : o.role === 'head' ? 'head' : 'proxy';
+  const child = spawnTracked(cmd, argv, { name, stdio: ['ignore', 'pipe', 'pipe'] });
+  const deadline = Date.now() + (o.startTimeoutMs ?? 10_000);
+  while (!child.stdoutTail().includes('listening on')) {
+    if (child.exitInfo) throw new Error(`${name} exited at start: ${child.stderrTail().trim() || `code ${child.exitInfo.code}`}`);
+    if (Date.now() > deadline) {
+      await child.stop();
+      throw new Error(`${name} did not start within ${o.startTimeoutMs ?? 10_000} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { role: o.role === 'centralized' ? 'proxy' : o.role, child, metricsUrl: `http://127.0.0.1:${o.metricsPort}/metrics.json` };
+}
+
+export interface ProxyCounters {
+  received: Record<string, number>;
+  sent: Record<string, number>;
+  callsForked: number;
+  branchesCreated: number;
+  activeTransactions: number;
+  transactionTable: number;
+  forksActive: number;
+  parseErrors: Record<string, number>;
+  dropped: Record<string, number>;
+}
+
+export async function readCounters(metricsUrl: string): Promise<ProxyCounters> {
+  const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${metricsUrl}: HTTP ${res.status}`);
+  return (await res.json()) as ProxyCounters;
+}
+
+export function totalMessages(c: ProxyCounters): number {
+  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+  return sum(c.received) + sum(c.sent);
+}

@@ -1,0 +1,91 @@
+// The sweep engine: every point of the config in turn, one row appended per finished point,
+// resumable, interruptible. Printing is left to the caller through `onEvent`.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { sweepPoints, type BenchConfig, type SweepPoint } from './bench-config.js';
+import { canCapture } from './capture.js';
+import { runPoint, pointTiming, PointError } from './point-runner.js';
+import { stopAll } from './processes.js';
+import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
+import { collectMeta, updateMeta, writeMeta, readMeta } from './run-meta.js';
+
+export type SweepEvent =
+  | { kind: 'start'; total: number; todo: number; skipped: number; captureNote?: string; etaS: number }
+  | { kind: 'point-start'; index: number; total: number; point: SweepPoint }
+  | { kind: 'point-done'; index: number; total: number; point: SweepPoint; row: PointInput; failuresSoFar: number }
+  | { kind: 'done'; out: string; completed: number; failed: number; interrupted: boolean };
+
+export interface SweepOptions {
+  config: BenchConfig;
+  resume: boolean;
+  argv?: string[];
+  signal?: AbortSignal;
+  onEvent?: (e: SweepEvent) => void;
+}
+
+/** CPU lists for --pin: proxy/head alone on core 0, everything else on the other cores. */
+export function pinningFor(cores: number): { proxy: string; forkNodes: string; load: string } | undefined {
+  if (cores < 2) return undefined;
+  const rest = cores === 2 ? '1' : `1-${cores - 1}`;
+  return { proxy: '0', forkNodes: rest, load: rest };
+}
+
+export function pointDirName(p: SweepPoint): string {
+  return p.pointId.replace(/\//g, '_');
+}
+
+export async function runSweep(opts: SweepOptions): Promise<{ out: string; completed: number; failed: number; interrupted: boolean }> {
+  const { config } = opts;
+  const out = config.out;
+  const pointsFile = join(out, 'points.csv');
+  await mkdir(out, { recursive: true });
+  const done = opts.resume && existsSync(pointsFile) ? completedPointIds(pointsFile) : new Set<string>();
+  const all = sweepPoints(config);
+  const todo = all.filter((p) => !done.has(p.pointId));
+
+  let capture = config.capture;
+  let captureNote: string | undefined;
+  if (capture) {
+    const can = await canCapture();
+    if (!can.ok) {
+      capture = false;
+      captureNote = `no packet capture (${can.reason}): delays come from SIPp's 1 ms timers, column delay_source=sipp`;
+    }
+  }
+  const pinning = config.pin ? pinningFor(cpus().length) : undefined;
+  if (opts.resume && existsSync(join(out, 'meta.json'))) {
+    const prev = await readMeta(out);
+    await updateMeta(out, { resumedAt: [...((prev.resumedAt as string[] | undefined) ?? []), new Date().toISOString()], endedAt: null });
+  } else {
+    await writeMeta(out, await collectMeta({ config, argv: opts.argv, pinning: pinning ?? (config.pin ? 'requested, but fewer than 2 cores' : undefined) }));
+  }
+
+  const etaS = todo.reduce((s, p) => s + pointTiming(config, p.rate).sendS + 6, 0);
+  opts.onEvent?.({ kind: 'start', total: all.length, todo: todo.length, skipped: all.length - todo.length, captureNote, etaS });
+  let failed = 0;
+  let completed = 0;
+  for (const [i, point] of todo.entries()) {
+    if (opts.signal?.aborted) break;
+    opts.onEvent?.({ kind: 'point-start', index: i + 1, total: todo.length, point });
+    let row: PointInput;
+    try {
+      row = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal });
+    } catch (e) {
+      // A point that cannot even start (port in use) stops the sweep: the next would fail the same way.
+      if (e instanceof PointError) throw e;
+      throw e;
+    }
+    if (opts.signal?.aborted && row.status !== 'ok') break; // an interrupted point is not a result
+    await appendPoint(pointsFile, row);
+    completed++;
+    if (row.status !== 'ok') failed++;
+    opts.onEvent?.({ kind: 'point-done', index: i + 1, total: todo.length, point, row, failuresSoFar: failed });
+  }
+  await stopAll();
+  const interrupted = opts.signal?.aborted ?? false;
+  await updateMeta(out, { endedAt: new Date().toISOString(), ...(interrupted ? { interrupted: true } : {}) });
+  opts.onEvent?.({ kind: 'done', out, completed, failed, interrupted });
+  return { out, completed, failed, interrupted };
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what forkbench needs and is missing: npm packages, and Debian packages for the tools
+# given as arguments (sipp, tcpdump, kamailio, chromium, fonts). Without root it names the package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "forkbench: npm ci"
+  npm ci --no-audit --no-fund
+elif [ ! -f dist/cli/forkbench.js ]; then
+  npm run build
+fi
+
+declare -A pkg_of=([sipp]=sip-tester [tcpdump]=tcpdump [kamailio]=kamailio [chromium]=chromium [fonts]=fonts-dejavu-core)
+missing=()
+for tool in "$@"; do
+  case "$tool" in
+    fonts) [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=("${pkg_of[$tool]}") ;;
+    kamailio) command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=("${pkg_of[$tool]}") ;;
+    *) command -v "$tool" >/dev/null || missing+=("${pkg_of[$tool]}") ;;
+  esac
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "forkbench: apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "forkbench: missing Debian packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+fi
