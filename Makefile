@@ -18,14 +18,14 @@ test:
 # Default sweep: both modes, N = 2, 8, 32, two rates; a few minutes on 2 cores.
 bench: setup
 	@npm run -s build
-	@$(FB) bench --config bench/default.json --out results/latest
+	@$(FB) bench --config harness/presets/default.json --out results/latest
 	@$(FB) report results/latest
 	@echo "results: results/latest/points.csv, results/latest/meta.json, figures and report: results/latest/report/report.html"
 
 # The paper sweep: every group size and rate, 3 trials each (see README for its duration).
 bench-full: setup
 	@npm run -s build
-	@$(FB) bench --config bench/full.json --out results/full
+	@$(FB) bench --config harness/presets/full.json --out results/full
 	@$(FB) report results/full
 
 # Re-render the committed reference run (no sweep needed).

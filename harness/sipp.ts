@@ -1,7 +1,8 @@
 // Spawn and control SIPp processes running the scenarios in ../scenarios/.
 // Used by the benchmark harness and by the proxy's integration tests. Facts about SIPp 3.6 that
 // shape these choices are in scenarios/README.md.
-import { spawn, execFile } from 'node:child_process';
+import { spawnTracked } from './processes.js';
+import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -105,7 +106,8 @@ export function sippArgs(opts: SippOptions): string[] {
   // Each scenario has at most one <pause/>, and it takes its length from -d.
   if (opts.role === 'answerer') args.push('-d', String(opts.ringMs ?? 50));
   if (opts.role === 'caller') args.push('-d', String(opts.holdMs ?? 0));
-  if (opts.role === 'caller-cancel') args.push('-d', String(opts.holdMs ?? 20));
+  // With a group, other members' 180s arrive during the pause before the CANCEL: ignore them.
+  if (opts.role === 'caller-cancel') args.push('-d', String(opts.holdMs ?? 20), '-pause_msg_ign');
   // Statistics CSV every second; SIPp also writes a final row when it exits (also on SIGTERM).
   args.push('-trace_stat', '-fd', '1', '-stf', files.stat);
   args.push('-trace_err', '-error_file', files.err);
@@ -173,7 +175,10 @@ export function startSipp(opts: SippOptions): SippProcess {
   const [cmd, argv] = opts.cpuList ? ['taskset', ['-c', opts.cpuList, bin, ...args]] : [bin, args];
   const stderrFd = openSync(files.stderr, 'w');
   // stdout is SIPp's screen, redrawn every second: nobody reads it.
-  const child = spawn(cmd, argv, { cwd: outDir, stdio: ['ignore', 'ignore', stderrFd] });
+  // Tracked, so Ctrl-C or a crash of the harness stops it too; its own end (-m calls) is expected.
+  const tracked = spawnTracked(cmd, argv, { cwd: outDir, stdio: ['ignore', 'ignore', stderrFd], name: opts.name });
+  tracked.expectExit();
+  const child = tracked.child;
   closeSync(stderrFd);
   const pid = child.pid ?? -1;
   let exited = false;

@@ -61,7 +61,9 @@ export function buildProxyConfig(
     forkNodes,
     shard,
     relay180: (o.relay180 as 'all' | 'first' | undefined) ?? (role === 'fork-node' ? 'first' : 'all'),
-    recordRoute: role === 'fork-node' ? false : o.recordRoute,
+    // Fork nodes record-route too: SIPp (like many UAs) answers in-dialog requests to the address
+    // the INVITE came from, so ACK/BYE must reach the member through the same fork node.
+    recordRoute: o.recordRoute,
     domains: o.domain ? o.domain.split(',').filter(Boolean) : [],
     timers: {
       t1,

@@ -34,7 +34,7 @@ function setup(role: ProxyRole = 'centralized', over: Partial<ProxyConfig> = {})
     forkNodes: role === 'head' ? [{ host: '127.0.0.1', port: 5071 }, { host: '127.0.0.1', port: 5072 }] : [],
     shard: role === 'fork-node' ? { index: 1, count: 1 } : undefined,
     relay180: role === 'fork-node' ? 'first' : 'all',
-    recordRoute: role !== 'fork-node',
+    recordRoute: true,
     domains: [],
     timers: { ...DEFAULT_TIMERS, timerC: 60_000 },
     maxActiveTransactions: 1000,
@@ -268,7 +268,7 @@ describe('distributed forking', () => {
     const four = p.toPort(6004, 'INVITE');
     expect(four).toHaveLength(1);
     expect(p.take((s) => s.msg.isRequest)).toHaveLength(0);
-    expect(four[0]!.text).not.toContain('Record-Route');
+    expect(four[0]!.text).toContain('Record-Route: <sip:127.0.0.1:5072;lr>');
   });
 });
 

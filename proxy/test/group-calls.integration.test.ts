@@ -1,0 +1,103 @@
+// The real proxy (built CLI) and real SIPp on loopback: every call of a run must succeed, every
+// member must see the INVITE/CANCEL counts forking implies, and the tables must drain to zero.
+// Ports: 21000-21999, one block of 100 per test.
+import { afterEach, describe, expect, it } from 'vitest';
+import { GroupCallRig } from './group-call-rig.js';
+
+const CALLS = 200;
+const RATE = 20;
+let rig: GroupCallRig | undefined;
+
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+async function expectMemberCounts(r: GroupCallRig, calls: number): Promise<void> {
+  for (let j = 0; j < r.memberPorts.length; j++) {
+    const counts = await r.memberCounts(j);
+    expect(counts.INVITE, `member ${j + 1} INVITEs`).toBe(calls);
+    // The answerer is never cancelled; every ringer is cancelled once per call.
+    expect(counts.CANCEL ?? 0, `member ${j + 1} CANCELs`).toBe(j === 0 ? 0 : calls);
+  }
+}
+
+describe.each([
+  { name: 'centralized, N=1', base: 21000, groupSize: 1, forkNodes: 0 },
+  { name: 'centralized, N=4', base: 21100, groupSize: 4, forkNodes: 0 },
+  { name: 'centralized, N=16', base: 21200, groupSize: 16, forkNodes: 0 },
+  { name: 'distributed, K=2, N=4', base: 21300, groupSize: 4, forkNodes: 2 },
+  { name: 'distributed, K=2, N=16', base: 21400, groupSize: 16, forkNodes: 2 },
+])('$name', ({ base, groupSize, forkNodes }) => {
+  it(`completes ${CALLS} group calls at ${RATE} calls/s and drains its tables`, async () => {
+    rig = new GroupCallRig({ base, groupSize, forkNodes });
+    await rig.start(CALLS);
+    const { exit, stats } = await rig.call('caller', CALLS, RATE);
+    expect(stats.successfulCalls, `SIPp output in ${rig.dir}`).toBe(CALLS);
+    expect(stats.failedCalls).toBe(0);
+    expect(exit.code).toBe(0);
+    await expectMemberCounts(rig, CALLS);
+    const [head, ...nodes] = await rig.drained();
+    expect(head!.transactionTable).toBe(0);
+    expect(head!.activeTransactions).toBe(0);
+    expect(head!.forksActive).toBe(0);
+    expect(head!.callsForked).toBe(CALLS);
+    // The head forks to K nodes, the centralized proxy to N members.
+    expect(head!.branchesCreated).toBe(CALLS * (forkNodes > 0 ? Math.min(forkNodes, groupSize) : groupSize));
+    for (const n of nodes) expect(n.transactionTable).toBe(0);
+  });
+});
+
+describe('failure paths', () => {
+  it('a caller CANCEL before the answer cancels every member and gets 487', async () => {
+    rig = new GroupCallRig({ base: 21500, groupSize: 4, forkNodes: 0, memberRole: () => 'ringer' });
+    await rig.start(20);
+    const { stats } = await rig.call('caller-cancel', 20, 10);
+    expect(stats.successfulCalls).toBe(20);
+    for (let j = 0; j < 4; j++) expect((await rig.memberCounts(j)).CANCEL).toBe(20);
+    const [head] = await rig.drained();
+    expect(head!.transactionTable).toBe(0);
+    expect(head!.sent['487'] ?? 0).toBe(20);
+  });
+
+  it('nobody answers: Timer C cancels every branch and the caller gets 408', async () => {
+    rig = new GroupCallRig({ base: 21600, groupSize: 4, forkNodes: 0, memberRole: () => 'ringer', proxyArgs: ['--timer-c', '1000'] });
+    await rig.start(10);
+    const { stats } = await rig.call('caller-expect-fail', 10, 10);
+    expect(stats.successfulCalls).toBe(10);
+    const [head] = await rig.drained();
+    expect(head!.sent['408']).toBeGreaterThanOrEqual(10);
+    expect(head!.transactionTable).toBe(0);
+  });
+
+  it('a member that answers 486 does not stop the call: the answerer still wins', async () => {
+    rig = new GroupCallRig({ base: 21700, groupSize: 4, forkNodes: 0, memberRole: (j) => (j === 0 ? 'answerer' : j === 1 ? 'busy' : 'ringer') });
+    await rig.start(50);
+    const { stats } = await rig.call('caller', 50, 20);
+    expect(stats.successfulCalls).toBe(50);
+    const [head] = await rig.drained();
+    expect(head!.received['486']).toBe(50);
+    expect(head!.transactionTable).toBe(0);
+  });
+
+  it('every member busy: the caller gets 486', async () => {
+    rig = new GroupCallRig({ base: 21750, groupSize: 3, forkNodes: 0, memberRole: () => 'busy' });
+    await rig.start(10);
+    const { stats } = await rig.call('caller-expect-fail', 10, 10);
+    expect(stats.successfulCalls).toBe(10);
+    const [head] = await rig.drained();
+    expect(head!.sent['486']).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a dead fork node is an unresponsive branch: calls still succeed and nothing leaks', async () => {
+    // Node 2 of 2 never starts; member 1 (the answerer) is in shard 1.
+    rig = new GroupCallRig({ base: 21800, groupSize: 4, forkNodes: 2, deadForkNodes: [1] });
+    await rig.start(20);
+    const { stats } = await rig.call('caller', 20, 10);
+    expect(stats.successfulCalls).toBe(20);
+    // The dead node's branches end by Timer B (64*T1 = 6.4 s here).
+    const [head] = await rig.drained(20_000);
+    expect(head!.transactionTable).toBe(0);
+    expect(head!.forksActive).toBe(0);
+  });
+});
