@@ -180,6 +180,8 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     const windowEndUs = Date.now() * 1000;
     const headCounters1: ProxyCounters | undefined = run.proxies[0] ? await readCounters(run.proxies[0].metricsUrl) : undefined;
     if (ctx.signal?.aborted) throw new PointError('interrupted');
+    // Raw material: the central proxy's counters at the end of the window.
+    if (headCounters1) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(headCounters1, null, 1));
 
     const remainingMs = timing.deadlineS * 1000 - (Date.now() - startedUs / 1000);
     const callerExit = await Promise.race([run.caller.done, sleep(Math.max(1000, remainingMs), ctx.signal).then(() => undefined)]);

@@ -26,7 +26,9 @@ export interface LaunchOptions {
 
 export function proxyArgs(o: LaunchOptions): string[] {
   const cli = join(packageRoot(), 'dist', 'cli', 'forkbench.js');
-  const args = [cli, o.role === 'fork-node' ? 'fork-node' : 'proxy', '--listen', `127.0.0.1:${o.port}`, '--groups', o.groupsFile, '--parse', o.parse, '--metrics', `127.0.0.1:${o.metricsPort}`];
+  // FORKBENCH_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the proxies of a sweep.
+  const nodeArgs = (process.env.FORKBENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, cli, o.role === 'fork-node' ? 'fork-node' : 'proxy', '--listen', `127.0.0.1:${o.port}`, '--groups', o.groupsFile, '--parse', o.parse, '--metrics', `127.0.0.1:${o.metricsPort}`];
   if (o.role !== 'fork-node') args.push('--mode', o.role === 'head' ? 'distributed' : 'centralized');
   if (o.role === 'head') args.push('--fork-nodes', (o.forkNodePorts ?? []).map((p) => `127.0.0.1:${p}`).join(','));
   if (o.role === 'fork-node') args.push('--shard', o.shard ?? '1/1');

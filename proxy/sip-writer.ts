@@ -22,7 +22,7 @@ interface Splice {
 }
 
 function spliced(buf: Buffer, head: string, splices: Splice[], from: number): Buffer {
-  splices.sort((a, b) => a.span.start - b.span.start);
+  splices.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end); // inserts first
   const parts: Buffer[] = [Buffer.from(head, 'latin1')];
   let pos = from;
   for (const s of splices) {
@@ -42,12 +42,19 @@ export function forwardRequest(msg: SipMessage, edits: RequestEdits): Buffer {
   const uri = edits.requestUri ?? msg.requestUri;
   const maxForwards = (msg.maxForwards ?? 71) - 1;
   let head = `${msg.method} ${uri} SIP/2.0\r\nVia: ${edits.via}\r\n`;
-  if (edits.recordRoute) head += `Record-Route: ${edits.recordRoute}\r\n`;
+  // Record-Route goes right after the Via block, above any Record-Route already there (RFC 3261
+  // 16.6 step 4). Keeping the Vias contiguous also lets simple UAs (SIPp) copy them in one piece.
+  const rr = edits.recordRoute ? `Record-Route: ${edits.recordRoute}\r\n` : '';
 
   if (msg.mode === 'full' && msg.headers) {
     let routeDropped = !edits.removeTopRoute;
     let mfSeen = false;
+    let rrDone = rr === '';
     for (const h of msg.headers) {
+      if (!rrDone && h.name !== 'Via') {
+        head += rr;
+        rrDone = true;
+      }
       if (h.name === 'Max-Forwards') {
         head += `Max-Forwards: ${maxForwards}\r\n`;
         mfSeen = true;
@@ -57,12 +64,21 @@ export function forwardRequest(msg: SipMessage, edits: RequestEdits): Buffer {
         if (firstCommaOutside(h.value) >= 0 && rest) head += `Route: ${rest}\r\n`;
       } else head += `${h.name}: ${h.value}\r\n`;
     }
+    if (!rrDone) head += rr;
     if (!mfSeen) head += `Max-Forwards: ${maxForwards}\r\n`;
     head += '\r\n';
     return Buffer.concat([Buffer.from(head, 'latin1'), bodyOf(msg)]);
   }
 
   const splices: Splice[] = [];
+  if (rr) {
+    let at = msg.startLineEnd;
+    for (const line of msg.viaLines) {
+      if (line.span.start !== at) break;
+      at = line.span.end;
+    }
+    splices.push({ span: { start: at, end: at }, text: rr });
+  }
   if (msg.spans.maxForwards) splices.push({ span: msg.spans.maxForwards, text: `Max-Forwards: ${maxForwards}\r\n` });
   else head += `Max-Forwards: ${maxForwards}\r\n`;
   const route = msg.routeLines[0];

@@ -45,6 +45,13 @@ describe.each([
     // The head forks to K nodes, the centralized proxy to N members.
     expect(head!.branchesCreated).toBe(CALLS * (forkNodes > 0 ? Math.min(forkNodes, groupSize) : groupSize));
     for (const n of nodes) expect(n.transactionTable).toBe(0);
+    // Every message between proxies and SIPp parses: a dropped 487 would hide behind timers.
+    for (const c of [head!, ...nodes]) {
+      expect(c.parseErrors).toEqual({});
+      expect(c.dropped).toEqual({});
+    }
+    // Cancelled fork nodes answer the head with 487 (the branch did not time out).
+    if (forkNodes > 0 && groupSize > 1) expect(head!.received['487']).toBe(CALLS);
   });
 });
 
