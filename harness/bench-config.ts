@@ -43,7 +43,7 @@ export const DEFAULT_CONFIG: Readonly<BenchConfig> = Object.freeze({
   repeat: 1,
   warmupS: 2,
   forkNodes: 2,
-  ringMs: 100,
+  ringMs: 20,
   holdMs: 100,
   out: 'results',
   basePort: 20000,

@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { sweepPoints, type BenchConfig, type SweepPoint } from './bench-config.js';
 import { canCapture } from './capture.js';
-import { runPoint, pointTiming, PointError } from './point-runner.js';
+import { runPoint, pointTiming } from './point-runner.js';
 import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
 import { collectMeta, updateMeta, writeMeta, readMeta } from './run-meta.js';
@@ -69,14 +69,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
   for (const [i, point] of todo.entries()) {
     if (opts.signal?.aborted) break;
     opts.onEvent?.({ kind: 'point-start', index: i + 1, total: todo.length, point });
-    let row: PointInput;
-    try {
-      row = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal });
-    } catch (e) {
-      // A point that cannot even start (port in use) stops the sweep: the next would fail the same way.
-      if (e instanceof PointError) throw e;
-      throw e;
-    }
+    // A PointError (a port in use) propagates: the next point would fail the same way.
+    const row: PointInput = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal });
     if (opts.signal?.aborted && row.status !== 'ok') break; // an interrupted point is not a result
     await appendPoint(pointsFile, row);
     completed++;

@@ -1,0 +1,110 @@
+// End to end through the CLI: a tiny sweep (both modes, N=2 and 4, one rate), interrupted with
+// Ctrl-C after its first point, then resumed. Ports 22000-22099.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { POINT_COLUMNS } from '../columns.js';
+import { readPoints } from '../results-csv.js';
+import { packageRoot } from '../run-meta.js';
+
+const CLI = join(packageRoot(), 'bin', 'forkbench.js');
+const out = mkdtempSync(join(tmpdir(), 'forkbench-sweep-'));
+const SWEEP = ['bench', '--modes', 'centralized,distributed', '--group-sizes', '2,4', '--rates', '20', '--calls', '100', '--warmup', '1', '--base-port', '22000', '--out', out];
+
+function run(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Processes whose command line names our results folder: SIPp, proxies and tcpdump all do. */
+function leftovers(): string {
+  try {
+    return execFileSync('pgrep', ['-a', '-f', out], { encoding: 'utf8' }).trim();
+  } catch {
+    return ''; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('forkbench bench (tiny sweep, end to end)', () => {
+  it('stops every process on Ctrl-C, keeps the finished points, and resumes only what is missing', async () => {
+    const first = await run(SWEEP, (text, child) => {
+      if (/\[1\/4\]/.test(text) && !child.killed) child.kill('SIGINT');
+    });
+    expect(first.code).toBe(130);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(leftovers()).toBe('');
+    const kept = await readPoints(join(out, 'points.csv'));
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(4);
+
+    const second = await run([...SWEEP, '--resume']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`already done, resumed`);
+    expect(leftovers()).toBe('');
+
+    const rows = await readPoints(join(out, 'points.csv'));
+    expect(rows).toHaveLength(4);
+    expect(new Set(rows.map((r) => r.point_id)).size).toBe(4);
+    for (const r of rows) {
+      for (const c of POINT_COLUMNS) expect(r, `column ${c}`).toHaveProperty(c);
+      expect(r.status, String(r.error)).toBe('ok');
+      expect(r.ser).toBe(1);
+      expect(Number(r.calls_attempted)).toBeGreaterThanOrEqual(100);
+      expect(Number(r.setup_p95_us)).toBeGreaterThan(0);
+      expect(Number(r.ringing_p50_us)).toBeGreaterThan(0);
+      expect(Number(r.setup_p50_us)).toBeLessThanOrEqual(Number(r.setup_p95_us));
+      expect(Number(r.head_cpu_pct)).toBeGreaterThan(0);
+      expect(Number(r.cpu_us_per_call)).toBeGreaterThan(0);
+      expect(Number(r.head_peak_rss_kb)).toBeGreaterThan(1000);
+      expect(Number(r.msgs_per_call)).toBeGreaterThan(5);
+      expect(Number(r.achieved_rate_cps)).toBeGreaterThan(10);
+      expect(['pcap', 'sipp']).toContain(r.delay_source);
+      if (r.mode === 'distributed') expect(Number(r.forknodes_cpu_pct)).toBeGreaterThan(0);
+      else expect(Number(r.forknodes_cpu_pct)).toBe(0);
+    }
+    // Centralized: about 5N + 10 messages per call; the head's count does not grow with N.
+    const msgs = (mode: string, n: number): number => Number(rows.find((r) => r.mode === mode && Number(r.group_size) === n)!.msgs_per_call);
+    expect(msgs('centralized', 4)).toBeGreaterThan(msgs('centralized', 2));
+    expect(msgs('distributed', 4)).toBeCloseTo(msgs('distributed', 2), 0);
+
+    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as Record<string, unknown>;
+    for (const key of ['command', 'config', 'forkbench', 'node', 'sippVersion', 'kernel', 'cpuModel', 'cores', 'startedAt', 'endedAt']) expect(meta, key).toHaveProperty(key);
+    expect(meta.endedAt).not.toBeNull();
+    expect(existsSync(join(out, 'points', 'forkbench_centralized_full_n2_r20_t1', 'caller_stat.csv'))).toBe(true);
+  }, 240_000);
+
+  it('rejects bad input with one line naming the fix, exit code 2, nothing started', async () => {
+    const bad = await run(['bench', '--modes', 'central', '--out', join(out, 'bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/unknown mode "central"/);
+    const small = await run(['bench', '--group-sizes', '0,2', '--out', join(out, 'bad')]);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/group size 0/);
+
+    // A port the sweep needs is taken.
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(22050, '127.0.0.1', () => r()));
+    try {
+      const busy = await run(['bench', '--group-sizes', '2', '--rates', '20', '--base-port', '22050', '--out', join(out, 'busy')]);
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toMatch(/port 22050 is in use/);
+      expect(existsSync(join(out, 'busy', 'points.csv'))).toBe(false);
+    } finally {
+      sock.close();
+    }
+  });
+});
