@@ -48,6 +48,12 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 export class PointError extends Error {}
 
+// FORKBENCH_TRACE=1 prints when each phase of a point starts, to see where a sweep's time goes.
+const t0 = Date.now();
+const trace = (what: string): void => {
+  if (process.env.FORKBENCH_TRACE) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(2)}s] ${what}\n`);
+};
+
 /** Seconds the caller needs for all its calls, and the hard deadline of the point. */
 export function pointTiming(config: BenchConfig, rate: number): { warmupCalls: number; totalCalls: number; sendS: number; deadlineS: number } {
   const warmupCalls = Math.round(rate * config.warmupS);
@@ -141,8 +147,10 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
   for (const p of tcp) if (!(await portFree(p, 'tcp'))) throw new PointError(`TCP port ${p} is in use: stop what holds it or pick another --base-port`);
 
   const run: Running = { proxies: [], members: [] };
+  trace(`${point.pointId}: start`);
   try {
     const cpuTargets = await startTarget(point, layout, ctx, groupsFile, run);
+    trace('proxies up');
     const load = ctx.pinning?.load;
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: load };
     layout.memberPorts.forEach((port, j) => {
@@ -157,6 +165,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
       if (exit) throw new PointError(`${m.name} exited at start (code ${exit.code}); see ${ctx.pointDir}/${m.name}*`);
     }
 
+    trace('members and capture up');
     const startedUs = Date.now() * 1000;
     run.caller = startSipp({
       ...sippCommon,
@@ -183,13 +192,23 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     // Raw material: the central proxy's counters at the end of the window.
     if (headCounters1) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(headCounters1, null, 1));
 
+    trace('window measured');
     const remainingMs = timing.deadlineS * 1000 - (Date.now() - startedUs / 1000);
-    const callerExit = await Promise.race([run.caller.done, sleep(Math.max(1000, remainingMs), ctx.signal).then(() => undefined)]);
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const callerExit = await Promise.race([
+      run.caller.done,
+      new Promise<undefined>((resolve) => {
+        deadline = setTimeout(() => resolve(undefined), Math.max(1000, remainingMs));
+      }),
+    ]);
+    clearTimeout(deadline); // a pending deadline would keep the process alive after the sweep
     if (!callerExit) {
       row.error = ctx.signal?.aborted ? 'interrupted' : `caller did not finish within the ${Math.round(timing.deadlineS)} s deadline (hung SIPp killed)`;
     }
+    trace('caller done');
     await sleep(Math.min(2000, config.ringMs + config.holdMs + 500)); // last BYEs reach the members
     await stopAllOf(run);
+    trace('all stopped');
 
     const windowS = (windowEndUs - windowStartUs) / 1e6;
     row.window_s = round(windowS, 3);
@@ -267,9 +286,8 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     row.total_cpu_us_per_call = succeeded > 0 ? round((head.cpuUs + nodesUs) / succeeded) : '';
     row.head_peak_rss_kb = head.peakRssKb;
     if (headCounters0 && headCounters1 && attempted > 0) row.msgs_per_call = round((totalMessages(headCounters1) - totalMessages(headCounters0)) / attempted, 2);
-    if (!row.error) {
-      row.status = 'ok';
-    }
+    if (!row.error) row.status = 'ok';
+    trace('row ready');
     return row;
   } catch (e) {
     await stopAllOf(run);
