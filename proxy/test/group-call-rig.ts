@@ -124,7 +124,6 @@ export class GroupCallRig {
       if (!header || !last) continue;
       const h = header.split(';');
       const v = last.split(';');
-      if (!h.includes('')) void 0;
       // Only this member's file: SIPp names it <scenario>_<pid>_counts.csv.
       if (!f.includes(`_${m.pid}_`)) continue;
       h.forEach((name, i) => {
