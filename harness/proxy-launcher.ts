@@ -1,6 +1,7 @@
 // Starts forkbench's own proxy processes (centralized proxy, or head + fork nodes) for a point,
 // as tracked children, and reads their metrics endpoint.
 import { join } from 'node:path';
+import type { MetricsSnapshot } from '../proxy/metrics.js';
 import { packageRoot } from './run-meta.js';
 import { spawnTracked, type TrackedChild } from './processes.js';
 
@@ -54,17 +55,8 @@ export async function launchProxy(o: LaunchOptions): Promise<ProxyProcess> {
   return { role: o.role === 'centralized' ? 'proxy' : o.role, child, metricsUrl: `http://127.0.0.1:${o.metricsPort}/metrics.json` };
 }
 
-export interface ProxyCounters {
-  received: Record<string, number>;
-  sent: Record<string, number>;
-  callsForked: number;
-  branchesCreated: number;
-  activeTransactions: number;
-  transactionTable: number;
-  forksActive: number;
-  parseErrors: Record<string, number>;
-  dropped: Record<string, number>;
-}
+/** What /metrics.json returns: the proxy's own snapshot type. */
+export type ProxyCounters = MetricsSnapshot;
 
 export async function readCounters(metricsUrl: string): Promise<ProxyCounters> {
   const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(3000) });
