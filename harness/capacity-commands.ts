@@ -12,7 +12,7 @@ import { CAPACITY_COLUMNS, SCHEMA_VERSION, type CapacityRow } from './columns.js
 import { runPoint } from './point-runner.js';
 import { preflight, PreflightError } from './preflight.js';
 import { appendPoint, readPoints } from './results-csv.js';
-import { collectMeta, writeMeta } from './run-meta.js';
+import { collectMeta, shellQuote, updateMeta, writeMeta } from './run-meta.js';
 import { pinningFor, runSweep } from './sweep.js';
 import { cpus } from 'node:os';
 
@@ -166,7 +166,10 @@ export function registerCapacityCommands(program: Command): void {
     .action(async (o: { out: string; groupSizes: string; trialCalls: string; maxP95SetupMs: string; pin?: boolean }) => {
       const config = await baseConfig(o.out, o);
       await mkdir(o.out, { recursive: true });
-      await writeMeta(o.out, await collectMeta({ config, argv: process.argv }));
+      // Beside a sweep's results (the reference run), record the search without replacing its meta.
+      const capacityMeta = { command: shellQuote(process.argv), startedAt: new Date().toISOString() };
+      if (existsSync(join(o.out, 'meta.json'))) await updateMeta(o.out, { capacity: capacityMeta });
+      else await writeMeta(o.out, await collectMeta({ config, argv: process.argv }));
       const sizes = o.groupSizes.split(',').map(Number);
       const started = Date.now();
       for (const n of sizes) {
@@ -184,6 +187,7 @@ export function registerCapacityCommands(program: Command): void {
           );
         }
       }
+      await updateMeta(o.out, { capacity: { ...capacityMeta, endedAt: new Date().toISOString() } });
       console.log(`capacity sweep done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${o.out}/capacity.csv; render with forkbench report ${o.out}`);
     });
 
@@ -192,7 +196,7 @@ export function registerCapacityCommands(program: Command): void {
     .description('make perf: forkbench vs Kamailio CPU per call (centralized, N=16, 100 cps) and the distributed head at N=2 and N=32')
     .option('--out <dir>', 'results folder', 'results/perf')
     .option('--calls <n>', 'measured calls per point', '1000')
-    .option('--rate <cps>', 'call rate of the head-scaling comparison', '50')
+    .option('--rate <cps>', 'call rate of the head-scaling comparison', '100')
     .action(async (o: { out: string; calls: string; rate: string }) => {
       const base = await baseConfig(o.out, {});
       const calls = Number(o.calls);
