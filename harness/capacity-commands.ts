@@ -193,7 +193,7 @@ export function registerCapacityCommands(program: Command): void {
 
   program
     .command('perf')
-    .description('make perf: forkbench vs Kamailio CPU per call (centralized, N=16, 100 cps) and the distributed head at N=2 and N=32')
+    .description('make perf: forkbench vs Kamailio CPU per call (N=16, 100 cps, with the distributed head beside them) and the head at N=2 and N=32')
     .option('--out <dir>', 'results folder', 'results/perf')
     .option('--calls <n>', 'measured calls per point', '1000')
     .option('--rate <cps>', 'call rate of the head-scaling comparison', '100')
@@ -201,7 +201,7 @@ export function registerCapacityCommands(program: Command): void {
       const base = await baseConfig(o.out, {});
       const calls = Number(o.calls);
       const sweeps: Partial<BenchConfig>[] = [
-        { targets: ['forkbench', 'kamailio'], modes: ['centralized'], groupSizes: [16], rates: [100] },
+        { targets: ['forkbench', 'kamailio'], modes: ['centralized', 'distributed'], groupSizes: [16], rates: [100] },
         { targets: ['forkbench'], modes: ['centralized', 'distributed'], groupSizes: [2, 32], rates: [Number(o.rate)] },
       ];
       for (const s of sweeps) {
@@ -216,6 +216,7 @@ export function registerCapacityCommands(program: Command): void {
       };
       const rate = Number(o.rate);
       const fb = cpu('forkbench', 'centralized', 16, 100);
+      const head16 = cpu('forkbench', 'distributed', 16, 100);
       const kam = cpu('kamailio', 'centralized', 16, 100);
       const c32 = cpu('forkbench', 'centralized', 32, rate);
       const d32 = cpu('forkbench', 'distributed', 32, rate);
@@ -225,6 +226,7 @@ export function registerCapacityCommands(program: Command): void {
       const lines = [
         `CPU microseconds per successful call (${o.out}/points.csv)`,
         `  forkbench centralized N=16 @100 cps: ${fmt(fb)}   kamailio N=16 @100 cps: ${fmt(kam)}   forkbench/kamailio = ${r(fb, kam)} (target <= 2.0)`,
+        `  distributed head N=16 @100 cps: ${fmt(head16)}   centralized/head = ${r(fb, head16)}`,
         `  centralized N=32 @${rate}: ${fmt(c32)}   distributed head N=32: ${fmt(d32)}   centralized/head = ${r(c32, d32)} (target >= 4)`,
         `  distributed head N=2 @${rate}: ${fmt(d2)}   head N=32 / head N=2 = ${r(d32, d2)} (target <= 1.30)`,
       ];

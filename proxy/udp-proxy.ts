@@ -1,5 +1,7 @@
 // Runs a ProxyCore on a UDP socket, with the real-time timer wheel and the metrics endpoint.
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { Server } from 'node:http';
 import type { HostPort, ProxyConfig } from './config.js';
 import { serveMetrics } from './metrics.js';
@@ -14,7 +16,18 @@ export interface RunningProxy {
 }
 
 export async function startUdpProxy(config: ProxyConfig, metrics?: HostPort): Promise<RunningProxy> {
-  const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+  // Destinations are nearly always IP literals: answer those at once instead of through
+  // dns.lookup, which defers every send by a tick; names still go to the resolver.
+  const lookup = (address: string, options: LookupOptions, cb: (err: Error | null, address: string, family: number) => void): void => {
+    if (isIPv4(address)) cb(null, address, 4);
+    else dnsLookup(address, { ...options, family: 4 }, (err, addr, family) => cb(err, addr as string, family ?? 4));
+  };
+  const socket: Socket = createSocket({
+    type: 'udp4',
+    recvBufferSize: 8 << 20,
+    sendBufferSize: 8 << 20,
+    lookup: lookup as unknown as SocketOptions['lookup'],
+  });
   const { wheel, stop } = startRealWheel(10);
   const core = new ProxyCore(config, wheel, (buf, to) => socket.send(buf, to.port, to.host));
   socket.on('message', (buf, rinfo) => core.onDatagram(buf, { host: rinfo.address, port: rinfo.port }));

@@ -9,15 +9,29 @@ export function provenance(meta: RunMeta | null): string {
   const commit = text(meta.forkbench?.gitCommit);
   const version = text(meta.forkbench?.version);
   const fb = `forkbench ${version ?? '?'}${commit ? ` @ ${commit.slice(0, 7)}` : ' (commit unknown)'}`;
-  const sipp = text(meta.sippVersion) ?? 'SIPp version unknown';
+  const sippText = text(meta.sippVersion);
+  const sipp = sippText ? (/^sipp/i.test(sippText) ? sippText : `SIPp ${sippText}`) : 'SIPp version unknown';
   const cores = typeof meta.cores === 'number' ? ` x ${meta.cores} cores` : '';
   const cpu = `${text(meta.cpuModel) ?? 'CPU unknown'}${cores}`;
   const date = text(meta.startedAt)?.slice(0, 10) ?? 'date unknown';
-  return [fb, sipp, cpu, date].join(' · ');
+  const node = text(meta.node) ? `Node ${text(meta.node)}` : 'Node version unknown';
+  const kernel = text(meta.kernel) ? `Linux ${text(meta.kernel)}` : 'kernel unknown';
+  return [fb, sipp, node, kernel, cpu, date].join(' · ');
+}
+
+/** The command that produced the run, without the path of node and of the launcher. */
+export function commandLine(meta: RunMeta | null): string | null {
+  const raw = meta?.command;
+  const cmd = Array.isArray(raw) ? raw.join(' ') : text(raw);
+  if (!cmd) return null;
+  return `command: ${cmd.replace(/^\S*node\S*\s+\S*forkbench(\.js)?\b/, 'forkbench')}`;
 }
 
 /** One provenance line per run, prefixed by the run's label when several runs share a figure. */
 export function provenanceLines(runs: readonly { label: string; meta: RunMeta | null }[]): string[] {
-  if (runs.length === 1) return [provenance(runs[0].meta)];
+  if (runs.length === 1) {
+    const cmd = commandLine(runs[0].meta);
+    return cmd ? [provenance(runs[0].meta), cmd] : [provenance(runs[0].meta)];
+  }
   return runs.map((r) => `${r.label}: ${provenance(r.meta)}`);
 }
