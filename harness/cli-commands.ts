@@ -125,8 +125,9 @@ export function registerHarnessCommands(program: Command): void {
       };
       const rowsA = await load(a);
       if (!b) {
-        console.log(`${a}: centralized vs distributed (forkbench)\n`);
-        console.log(formatTable(compareModes(rowsA), 'central', 'distrib'));
+        const c = compareModes(rowsA);
+        console.log(`${a}: centralized (${c.leftParse} parse) vs distributed (${c.rightParse}-parsing head), forkbench\n`);
+        console.log(formatTable(c.rows, 'central', 'distrib'));
         return;
       }
       const rowsB = await load(b);

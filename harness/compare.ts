@@ -73,18 +73,29 @@ function pair(leftRows: PointRow[], rightRows: PointRow[]): CompareRow[] {
 
 const ok = (rows: PointRow[]): PointRow[] => rows.filter((r) => r.status === 'ok');
 
-/** Centralized (left) vs distributed (right) within one run, forkbench target. */
-export function compareModes(rows: PointRow[]): CompareRow[] {
-  const fb = ok(rows).filter((r) => r.target === 'forkbench');
-  return pair(
-    fb.filter((r) => r.mode === 'centralized'),
-    fb.filter((r) => r.mode === 'distributed'),
-  );
+/**
+ * The rows of one mode, one parse mode only: the given one if present, else whatever the run has.
+ * Pooling full and lazy rows into one median would compare neither design.
+ */
+function ofMode(rows: PointRow[], mode: string, preferredParse: string): { rows: PointRow[]; parse: string } {
+  const m = rows.filter((r) => r.mode === mode);
+  const parses = [...new Set(m.map((r) => String(r.parse)))];
+  const parse = parses.includes(preferredParse) ? preferredParse : (parses[0] ?? preferredParse);
+  return { rows: m.filter((r) => String(r.parse) === parse), parse };
 }
 
-/** Run A (left) vs run B (right) for one mode. */
+/** Centralized (left, full parse) vs distributed (right, lazy head) within one run, forkbench target. */
+export function compareModes(rows: PointRow[]): { rows: CompareRow[]; leftParse: string; rightParse: string } {
+  const fb = ok(rows).filter((r) => r.target === 'forkbench');
+  const left = ofMode(fb, 'centralized', 'full');
+  const right = ofMode(fb, 'distributed', 'lazy');
+  return { rows: pair(left.rows, right.rows), leftParse: left.parse, rightParse: right.parse };
+}
+
+/** Run A (left) vs run B (right) for one mode (full parse centralized, lazy head distributed). */
 export function compareRuns(a: PointRow[], b: PointRow[], mode: string): CompareRow[] {
-  const m = (rows: PointRow[]): PointRow[] => ok(rows).filter((r) => r.mode === mode && r.target === 'forkbench');
+  const parse = mode === 'distributed' ? 'lazy' : 'full';
+  const m = (rows: PointRow[]): PointRow[] => ofMode(ok(rows).filter((r) => r.target === 'forkbench'), mode, parse).rows;
   return pair(m(a), m(b));
 }
 
