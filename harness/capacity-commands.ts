@@ -50,6 +50,8 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
       const point: SweepPoint = { ...base, pointId: `capacity/${pointId(base)}`, forkNodes };
       const row = await runPoint(point, { config: trialConfig, pointDir: join(out, 'trials', point.pointId.replace(/\//g, '_')), capture, pinning });
       await appendPoint(join(out, 'capacity-trials.csv'), row);
+      // A trial that never measured (the proxy did not start) is not a capacity result: stop.
+      if (row.window_s === undefined) throw new Error(`trial at ${rate} cps could not run: ${row.error}`);
       const ser = typeof row.ser === 'number' ? row.ser : 0;
       const p95 = typeof row.setup_p95_us === 'number' ? row.setup_p95_us : Number.POSITIVE_INFINITY;
       return { ser, setupP95Us: p95, ok: row.status === 'ok', detail: row.status === 'ok' ? `cpu ${row.head_cpu_pct}%` : String(row.error) };
@@ -180,7 +182,7 @@ export function registerCapacityCommands(program: Command): void {
         ];
         for (const [target, mode, size] of jobs) {
           await runCapacity(
-            { target, mode, groupSize: size, maxP95SetupMs: Number(o.maxP95SetupMs), minSer: 1, trialCalls: Number(o.trialCalls), startRate: 25, maxRate: 800, resolution: 10, maxTrials: 7 },
+            { target, mode, groupSize: size, maxP95SetupMs: Number(o.maxP95SetupMs), minSer: 1, trialCalls: Number(o.trialCalls), startRate: 25, maxRate: 800, resolution: 10, maxTrials: 9 },
             config,
             o.out,
             (s) => console.log(s),

@@ -2,7 +2,7 @@
 // measure the window, stop everything, and return one points.csv row. Whatever happens, every
 // process started here is stopped before this returns.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BenchConfig, SweepPoint } from './bench-config.js';
 import { startCapture, type Capture } from './capture.js';
 import { SCHEMA_VERSION } from './columns.js';
@@ -67,7 +67,8 @@ export function pointTiming(config: BenchConfig, rate: number): { warmupCalls: n
 async function startTarget(point: SweepPoint, layout: PointLayout, ctx: PointContext, groupsFile: string, run: Running): Promise<CpuTarget[]> {
   const pin = ctx.pinning;
   if (point.target === 'kamailio') {
-    run.kamailio = await startKamailio({ listen: `127.0.0.1:${layout.proxyPort}`, groupsFile, workDir: join(ctx.pointDir, 'kamailio') });
+    // Absolute paths: Kamailio runs with its work dir as cwd.
+    run.kamailio = await startKamailio({ listen: `127.0.0.1:${layout.proxyPort}`, groupsFile: resolve(groupsFile), workDir: resolve(ctx.pointDir, 'kamailio') });
     return [{ pid: run.kamailio.mainPid, tree: true }];
   }
   const parse = point.parse === 'n/a' ? 'full' : point.parse;
