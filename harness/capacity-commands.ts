@@ -10,9 +10,10 @@ import { searchCapacity, type CapacityResult, type TrialRecord } from './capacit
 import { canCapture } from './capture.js';
 import { CAPACITY_COLUMNS, SCHEMA_VERSION, type CapacityRow } from './columns.js';
 import { runPoint } from './point-runner.js';
+import { KAMAILIO_MAX_BRANCHES } from './kamailio.js';
 import { preflight, PreflightError } from './preflight.js';
 import { appendPoint, readPoints } from './results-csv.js';
-import { collectMeta, shellQuote, updateMeta, writeMeta } from './run-meta.js';
+import { collectMeta, readMeta, shellQuote, updateMeta, writeMeta } from './run-meta.js';
 import { pinningFor, runSweep } from './sweep.js';
 import { cpus } from 'node:os';
 
@@ -86,6 +87,15 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
   return result;
 }
 
+/** Note a capacity command in the run's meta.json (created if absent), beside whatever produced the run. */
+async function recordCapacityRun(out: string, config: BenchConfig, entry: { command: string; startedAt: string; endedAt?: string }): Promise<void> {
+  if (!existsSync(join(out, 'meta.json'))) await writeMeta(out, await collectMeta({ config, argv: process.argv }));
+  const meta = await readMeta(out);
+  const runs = (Array.isArray(meta.capacityRuns) ? meta.capacityRuns : []) as { command: string; startedAt: string }[];
+  const others = runs.filter((r) => !(r.command === entry.command && r.startedAt === entry.startedAt));
+  await updateMeta(out, { capacityRuns: [...others, entry] });
+}
+
 function fail(message: string): never {
   console.error(`forkbench: ${message}`);
   process.exit(2);
@@ -94,7 +104,7 @@ function fail(message: string): never {
 async function baseConfig(out: string, flags: { pin?: boolean; capture?: boolean; basePort?: string }): Promise<BenchConfig> {
   try {
     const c = validateConfig(
-      mergeConfig(DEFAULT_CONFIG, {}, { out, pin: flags.pin ?? false, capture: flags.capture !== false, ...(flags.basePort ? { basePort: Number(flags.basePort) } : {}), targets: ['forkbench', 'kamailio'], groupSizes: [31] }),
+      mergeConfig(DEFAULT_CONFIG, {}, { out, pin: flags.pin ?? false, capture: flags.capture !== false, ...(flags.basePort ? { basePort: Number(flags.basePort) } : {}), targets: ['forkbench', 'kamailio'], groupSizes: [32] }),
     );
     await preflight(c);
     return c;
@@ -137,7 +147,8 @@ export function registerCapacityCommands(program: Command): void {
       const out = o.out as string;
       const config = await baseConfig(out, o as { pin?: boolean; capture?: boolean; basePort?: string });
       await mkdir(out, { recursive: true });
-      if (!existsSync(join(out, 'meta.json'))) await writeMeta(out, await collectMeta({ config, argv: process.argv }));
+      const entry = { command: shellQuote(process.argv), startedAt: new Date().toISOString() };
+      await recordCapacityRun(out, config, entry);
       await runCapacity(
         {
           target,
@@ -155,11 +166,12 @@ export function registerCapacityCommands(program: Command): void {
         out,
         (s) => console.log(s),
       );
+      await recordCapacityRun(out, config, { ...entry, endedAt: new Date().toISOString() });
     });
 
   program
     .command('capacity-sweep')
-    .description('make capacity: capacity for N in {2, 8, 32}, both modes and Kamailio (Kamailio forks at most 31 branches, so it runs N=31 for 32)')
+    .description('make capacity: capacity for N in {2, 8, 32}, both modes and Kamailio (Kamailio forks at most 30 branches, so it runs N=30 for 32)')
     .option('--out <dir>', 'results folder', 'results/capacity')
     .option('--group-sizes <list>', 'group sizes', '2,8,32')
     .option('--trial-calls <n>', 'calls per trial', '300')
@@ -169,16 +181,15 @@ export function registerCapacityCommands(program: Command): void {
       const config = await baseConfig(o.out, o);
       await mkdir(o.out, { recursive: true });
       // Beside a sweep's results (the reference run), record the search without replacing its meta.
-      const capacityMeta = { command: shellQuote(process.argv), startedAt: new Date().toISOString() };
-      if (existsSync(join(o.out, 'meta.json'))) await updateMeta(o.out, { capacity: capacityMeta });
-      else await writeMeta(o.out, await collectMeta({ config, argv: process.argv }));
+      const entry = { command: shellQuote(process.argv), startedAt: new Date().toISOString() };
+      await recordCapacityRun(o.out, config, entry);
       const sizes = o.groupSizes.split(',').map(Number);
       const started = Date.now();
       for (const n of sizes) {
         const jobs: [Target, Mode, number][] = [
           ['forkbench', 'centralized', n],
           ['forkbench', 'distributed', n],
-          ['kamailio', 'centralized', Math.min(n, 31)],
+          ['kamailio', 'centralized', Math.min(n, KAMAILIO_MAX_BRANCHES)],
         ];
         for (const [target, mode, size] of jobs) {
           await runCapacity(
@@ -189,7 +200,7 @@ export function registerCapacityCommands(program: Command): void {
           );
         }
       }
-      await updateMeta(o.out, { capacity: { ...capacityMeta, endedAt: new Date().toISOString() } });
+      await recordCapacityRun(o.out, config, { ...entry, endedAt: new Date().toISOString() });
       console.log(`capacity sweep done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${o.out}/capacity.csv; render with forkbench report ${o.out}`);
     });
 

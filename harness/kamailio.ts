@@ -25,8 +25,8 @@ export interface KamailioProcess {
   stop(): Promise<void>;
 }
 
-/** Kamailio 5.6 refuses max_branches above 31 (core/dset.c), so a single t_relay() forks to at most 31. */
-export const KAMAILIO_MAX_BRANCHES = 31;
+/** Kamailio 5.6 takes max_branches up to 31 in core/dset.c, but tm needs max_branches + 1 bits in its branch bitmap (32 bits): so a single t_relay() forks to at most 30. */
+export const KAMAILIO_MAX_BRANCHES = 30;
 const DEFAULT_FR_INV_TIMER_MS = 30_000;
 const DEFAULT_CHILDREN = 2;
 const READY_TIMEOUT_MS = 10_000;
