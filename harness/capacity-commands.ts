@@ -214,22 +214,24 @@ export function registerCapacityCommands(program: Command): void {
       const base = await baseConfig(o.out, {});
       const calls = Number(o.calls);
       const sweeps: Partial<BenchConfig>[] = [
-        { targets: ['forkbench', 'kamailio'], modes: ['centralized', 'distributed'], groupSizes: [16], rates: [100] },
+        { targets: ['forkbench', 'kamailio'], modes: ['centralized', 'distributed'], parse: ['auto', 'lazy'], groupSizes: [16], rates: [100] },
         { targets: ['forkbench'], modes: ['centralized', 'distributed'], groupSizes: [2, 32], rates: [Number(o.rate)] },
       ];
       for (const s of sweeps) {
-        const config = validateConfig({ ...base, ...s, calls, parse: ['auto'], out: o.out });
+        const config = validateConfig({ ...base, parse: ['auto'], ...s, calls, out: o.out });
         await runSweep({ config, resume: true, argv: process.argv, onEvent: (e) => e.kind === 'point-done' && console.log(`  ${e.point.pointId}: ${e.row.status}, ${e.row.cpu_us_per_call} us/call, SER ${e.row.ser}`) });
       }
       const rows = (await readPoints(join(o.out, 'points.csv'))).filter((r) => r.status === 'ok');
-      const cpu = (target: string, mode: string, n: number, rate: number): number | undefined => {
-        const r = rows.filter((x) => x.target === target && x.mode === mode && Number(x.group_size) === n && Number(x.offered_rate_cps) === rate);
+      // Each mode at its default parse (full centralized, lazy head) unless asked otherwise.
+      const cpu = (target: string, mode: string, n: number, rate: number, parse = target === 'kamailio' ? 'n/a' : mode === 'distributed' ? 'lazy' : 'full'): number | undefined => {
+        const r = rows.filter((x) => x.target === target && x.mode === mode && x.parse === parse && Number(x.group_size) === n && Number(x.offered_rate_cps) === rate);
         const v = r.map((x) => Number(x.cpu_us_per_call)).filter(Number.isFinite);
         return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
       };
       const rate = Number(o.rate);
       const fb = cpu('forkbench', 'centralized', 16, 100);
       const head16 = cpu('forkbench', 'distributed', 16, 100);
+      const fbLazy = cpu('forkbench', 'centralized', 16, 100, 'lazy');
       const kam = cpu('kamailio', 'centralized', 16, 100);
       const c32 = cpu('forkbench', 'centralized', 32, rate);
       const d32 = cpu('forkbench', 'distributed', 32, rate);
@@ -239,6 +241,7 @@ export function registerCapacityCommands(program: Command): void {
       const lines = [
         `CPU microseconds per successful call (${o.out}/points.csv)`,
         `  forkbench centralized N=16 @100 cps: ${fmt(fb)}   kamailio N=16 @100 cps: ${fmt(kam)}   forkbench/kamailio = ${r(fb, kam)} (target <= 2.0)`,
+        `  forkbench centralized with lazy parsing N=16 @100 cps: ${fmt(fbLazy)}   forkbench lazy/kamailio = ${r(fbLazy, kam)}`,
         `  distributed head N=16 @100 cps: ${fmt(head16)}   centralized/head = ${r(fb, head16)}`,
         `  centralized N=32 @${rate}: ${fmt(c32)}   distributed head N=32: ${fmt(d32)}   centralized/head = ${r(c32, d32)} (target >= 4)`,
         `  distributed head N=2 @${rate}: ${fmt(d2)}   head N=32 / head N=2 = ${r(d32, d2)} (target <= 1.30)`,
