@@ -4,7 +4,7 @@ import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import type { Server } from 'node:http';
 import type { HostPort, ProxyConfig } from './config.js';
-import { serveMetrics } from './metrics.js';
+import { ProxyMetrics, serveMetrics } from './metrics.js';
 import { ProxyCore } from './proxy-core.js';
 import { startRealWheel } from './timer-wheel.js';
 
@@ -32,7 +32,7 @@ export async function startUdpProxy(config: ProxyConfig, metrics?: HostPort): Pr
   const core = new ProxyCore(config, wheel, (buf, to) => socket.send(buf, to.port, to.host));
   socket.on('message', (buf, rinfo) => core.onDatagram(buf, { host: rinfo.address, port: rinfo.port }));
   // Sending to a closed port on loopback raises ICMP errors on the socket: count them, never throw.
-  socket.on('error', () => undefined);
+  socket.on('error', () => ProxyMetrics.bump(core.metrics.dropped, 'socket-error'));
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(config.listen.port, config.listen.host, () => {
