@@ -16,6 +16,7 @@ import { appendPoint, readPoints } from './results-csv.js';
 import { collectMeta, readMeta, shellQuote, updateMeta, writeMeta } from './run-meta.js';
 import { pinningFor, runSweep } from './sweep.js';
 import { cpus } from 'node:os';
+import { fail } from './cli-fail.js';
 
 export interface CapacityRequest {
   target: Target;
@@ -94,11 +95,6 @@ async function recordCapacityRun(out: string, config: BenchConfig, entry: { comm
   const runs = (Array.isArray(meta.capacityRuns) ? meta.capacityRuns : []) as { command: string; startedAt: string }[];
   const others = runs.filter((r) => !(r.command === entry.command && r.startedAt === entry.startedAt));
   await updateMeta(out, { capacityRuns: [...others, entry] });
-}
-
-function fail(message: string): never {
-  console.error(`forkbench: ${message}`);
-  process.exit(2);
 }
 
 async function baseConfig(out: string, flags: { pin?: boolean; capture?: boolean; basePort?: string }): Promise<BenchConfig> {

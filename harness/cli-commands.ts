@@ -10,6 +10,7 @@ import { readPoints } from './results-csv.js';
 import { readMeta } from './run-meta.js';
 import { runSweep } from './sweep.js';
 import { registerCapacityCommands } from './capacity-commands.js';
+import { fail } from './cli-fail.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -64,11 +65,6 @@ export async function resolveBenchConfig(f: BenchFlags): Promise<BenchConfig> {
   if (f.config) base = await loadConfigFile(f.config);
   else if (f.resume && f.out && existsSync(join(f.out, 'meta.json'))) base = (await readMeta(f.out)).config as Partial<BenchConfig>;
   return validateConfig(mergeConfig(DEFAULT_CONFIG, base, flagsToConfig(f)));
-}
-
-function fail(message: string): never {
-  console.error(`forkbench: ${message}`);
-  process.exit(2);
 }
 
 export function registerHarnessCommands(program: Command): void {

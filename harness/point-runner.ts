@@ -37,13 +37,16 @@ interface Running {
   capture?: Capture;
 }
 
+/** Wait, or stop waiting when the sweep is aborted; the abort listener goes with the wait. */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 export class PointError extends Error {}
