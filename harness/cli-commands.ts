@@ -11,6 +11,7 @@ import { readMeta } from './run-meta.js';
 import { runSweep } from './sweep.js';
 import { registerCapacityCommands } from './capacity-commands.js';
 import { fail } from './cli-fail.js';
+import { handleInterrupts } from './processes.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -99,9 +100,18 @@ export function registerHarnessCommands(program: Command): void {
         if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
         throw e;
       }
-      const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s) });
-      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, onEvent: report });
-      if (result.completed === 0 && !result.interrupted) console.log('nothing to run: every point is already in points.csv');
+      const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s), warn: (s) => console.error(s) });
+      // Ctrl-C ends the current point (its processes stopped), keeps the finished ones, then exits 130.
+      const interrupt = new AbortController();
+      let signal: 'SIGINT' | 'SIGTERM' = 'SIGINT';
+      const off = handleInterrupts((sig) => {
+        signal = sig;
+        interrupt.abort();
+      });
+      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, signal: interrupt.signal, onEvent: report });
+      off();
+      if (result.interrupted) process.exit(signal === 'SIGINT' ? 130 : 143);
+      if (result.completed === 0) console.log('nothing to run: every point is already in points.csv');
     });
 
   program

@@ -84,13 +84,16 @@ async function memberReady(m: SippProcess, port: number, pointDir: string): Prom
   await Promise.race([waitUntilUdpBound(port, 10_000), exited]);
 }
 
-/** Resolves with the caller's exit, or undefined when the deadline passes first. */
-async function callerOrDeadline(caller: SippProcess, ms: number): Promise<unknown> {
-  let deadline: ReturnType<typeof setTimeout> | undefined;
+/** Resolves with the caller's exit, or undefined when the deadline passes (or Ctrl-C comes) first. */
+async function callerOrDeadline(caller: SippProcess, ms: number, signal?: AbortSignal): Promise<unknown> {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  signal?.addEventListener('abort', stop, { once: true });
   try {
-    return await Promise.race([caller.done, new Promise<undefined>((resolve) => (deadline = setTimeout(() => resolve(undefined), ms)))]);
+    return await Promise.race([caller.done, sleep(ms, ac.signal).then(() => undefined)]);
   } finally {
-    clearTimeout(deadline); // a pending deadline would keep the process alive after the sweep
+    ac.abort(); // a pending deadline would keep the process alive after the sweep
+    signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -151,7 +154,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
 
     trace('window measured');
     const remainingMs = timing.deadlineS * 1000 - (Date.now() - startedMs);
-    if (!(await callerOrDeadline(run.caller, Math.max(1000, remainingMs)))) {
+    if (!(await callerOrDeadline(run.caller, Math.max(1000, remainingMs), ctx.signal))) {
       m.error = ctx.signal?.aborted ? 'interrupted' : `caller did not finish within the ${Math.round(timing.deadlineS)} s deadline (hung SIPp killed)`;
     }
     trace('caller done');

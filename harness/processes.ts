@@ -165,6 +165,7 @@ export class Supervisor {
 export const supervisor = new Supervisor();
 
 let handlersInstalled = false;
+const interruptHandlers = new Set<(sig: 'SIGINT' | 'SIGTERM') => void>();
 
 export interface ShutdownOptions {
   exit?: (code: number) => void; // injectable for tests
@@ -181,6 +182,17 @@ export async function shutdownOnSignal(sig: 'SIGINT' | 'SIGTERM', opts: Shutdown
   }
 }
 
+/**
+ * A command that winds down by itself (the sweep: finish stopping the current point, keep what is
+ * done, say how to resume) takes the first SIGINT/SIGTERM here instead of the immediate shutdown.
+ * A second signal still kills every child at once and exits. Returns an unsubscribe.
+ */
+export function handleInterrupts(handler: (sig: 'SIGINT' | 'SIGTERM') => void): () => void {
+  installShutdownHandlers();
+  interruptHandlers.add(handler);
+  return () => interruptHandlers.delete(handler);
+}
+
 /** Installs the SIGINT/SIGTERM/exit handlers once (spawnTracked calls this). */
 export function installShutdownHandlers(): void {
   if (handlersInstalled) return;
@@ -192,7 +204,8 @@ export function installShutdownHandlers(): void {
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     stopping = true;
-    void shutdownOnSignal(sig);
+    if (interruptHandlers.size > 0) for (const h of interruptHandlers) h(sig);
+    else void shutdownOnSignal(sig);
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));

@@ -15,11 +15,21 @@ export function formatPointLine(e: Extract<SweepEvent, { kind: 'point-done' }>):
   return `[${e.index}/${e.total}] ${describe(e.point)}: ${status}, ${setup}, ${cpu}, ${r.cpu_us_per_call ?? ''} us/call`;
 }
 
-export function makeReporter(opts: { json: boolean; tty: boolean; log: (s: string) => void }): (e: SweepEvent) => void {
+/** What to print when a sweep was interrupted: what was kept, and the exact command that goes on. */
+export function interruptLines(e: Extract<SweepEvent, { kind: 'done' }>): string[] {
+  return [
+    `interrupted: kept ${e.completed} points finished in this run (${e.failed} failed); ${e.pointsInFile} of ${e.total} points are in ${e.out}/points.csv; the interrupted point was discarded`,
+    `resume with: ${e.resumeCommand}`,
+  ];
+}
+
+/** `log` gets the progress (stdout); `warn` (stderr) the interruption notice when stdout carries --json rows. */
+export function makeReporter(opts: { json: boolean; tty: boolean; log: (s: string) => void; warn?: (s: string) => void }): (e: SweepEvent) => void {
   let bar: cliProgress.SingleBar | undefined;
   return (e) => {
     if (opts.json) {
       if (e.kind === 'point-done') opts.log(JSON.stringify(e.row));
+      if (e.kind === 'done' && e.interrupted) for (const l of interruptLines(e)) (opts.warn ?? opts.log)(l);
       return;
     }
     switch (e.kind) {
@@ -43,10 +53,8 @@ export function makeReporter(opts: { json: boolean; tty: boolean; log: (s: strin
         return;
       case 'done':
         bar?.stop();
-        opts.log(
-          `${e.interrupted ? 'interrupted' : 'done'}: ${e.completed} points written to ${e.out}/points.csv (${e.failed} failed), meta in ${e.out}/meta.json` +
-            (e.interrupted ? `; continue with: forkbench bench --out ${e.out} --resume` : ''),
-        );
+        if (e.interrupted) for (const l of interruptLines(e)) opts.log(l);
+        else opts.log(`done: ${e.completed} points written to ${e.out}/points.csv (${e.failed} failed), meta in ${e.out}/meta.json`);
     }
   };
 }

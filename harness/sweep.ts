@@ -9,19 +9,20 @@ import { canCapture } from './capture.js';
 import { runPoint, pointTiming } from './point-runner.js';
 import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
-import { collectMeta, updateMeta, writeMeta, readMeta } from './run-meta.js';
+import { collectMeta, shellQuote, updateMeta, writeMeta, readMeta } from './run-meta.js';
 import type { Pinning } from './targets/index.js';
 
 export type SweepEvent =
   | { kind: 'start'; total: number; todo: number; skipped: number; captureNote?: string; etaS: number }
   | { kind: 'point-start'; index: number; total: number; point: SweepPoint }
   | { kind: 'point-done'; index: number; total: number; point: SweepPoint; row: PointInput; failuresSoFar: number }
-  | { kind: 'done'; out: string; completed: number; failed: number; interrupted: boolean };
+  | { kind: 'done'; out: string; completed: number; failed: number; interrupted: boolean; pointsInFile: number; total: number; resumeCommand: string };
 
 export interface SweepOptions {
   config: BenchConfig;
   resume: boolean;
   argv?: string[];
+  /** Aborting it (Ctrl-C) stops the current point; finished points stay in points.csv. */
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
 }
@@ -31,6 +32,11 @@ export function pinningFor(cores: number): Pinning | undefined {
   if (cores < 2) return undefined;
   const rest = cores === 2 ? '1' : `1-${cores - 1}`;
   return { proxy: '0', forkNodes: rest, load: rest };
+}
+
+/** The command that continues a run: the same command line with --resume (added once). */
+export function resumeCommandFor(argv: readonly string[]): string {
+  return shellQuote(argv.includes('--resume') ? argv : [...argv, '--resume']);
 }
 
 export function pointDirName(p: SweepPoint): string {
@@ -80,7 +86,11 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
   }
   await stopAll();
   const interrupted = opts.signal?.aborted ?? false;
-  await updateMeta(out, { endedAt: new Date().toISOString(), ...(interrupted ? { interrupted: true } : {}) });
-  opts.onEvent?.({ kind: 'done', out, completed, failed, interrupted });
+  const pointsInFile = done.size + completed;
+  const resumeCommand = resumeCommandFor(opts.argv ?? process.argv);
+  const endedAt = new Date().toISOString();
+  // The last word on the run: whether it is complete, and if not, how far it got and how to go on.
+  await updateMeta(out, { endedAt, interrupted, ...(interrupted ? { interruptedAt: endedAt, pointsDone: pointsInFile, pointsTotal: all.length, resumeCommand } : { interruptedAt: null, resumeCommand: null }) });
+  opts.onEvent?.({ kind: 'done', out, completed, failed, interrupted, pointsInFile, total: all.length, resumeCommand });
   return { out, completed, failed, interrupted };
 }

@@ -33,8 +33,10 @@ function run(args: string[], onStdout?: (text: string, child: ReturnType<typeof 
 function leftovers(): string {
   try {
     return execFileSync('pgrep', ['-a', '-f', out], { encoding: 'utf8' }).trim();
-  } catch {
-    return ''; // pgrep exits 1 when nothing matches
+  } catch (e) {
+    // pgrep exits 1 when nothing matches; anything else (pgrep missing: ENOENT) must fail the test.
+    if ((e as { status?: number }).status === 1) return '';
+    throw e;
   }
 }
 
@@ -43,16 +45,22 @@ describe('forkbench bench (tiny sweep, end to end)', () => {
     const first = await run(SWEEP, (text, child) => {
       if (/\[1\/4\]/.test(text) && !child.killed) child.kill('SIGINT');
     });
-    expect(first.code).toBe(130);
-    await new Promise((r) => setTimeout(r, 500));
+    expect(first.code, first.stderr).toBe(130);
     expect(leftovers()).toBe('');
+    // Ctrl-C came during point 2: point 1 is kept, point 2 discarded, and the run says how to go on.
     const kept = await readPoints(join(out, 'points.csv'));
-    expect(kept.length).toBeGreaterThanOrEqual(1);
-    expect(kept.length).toBeLessThan(4);
+    expect(kept).toHaveLength(1);
+    expect(first.stdout).toContain(`interrupted: kept 1 points finished in this run (0 failed); 1 of 4 points are in ${out}/points.csv`);
+    const resume = `${process.execPath} ${CLI} ${SWEEP.join(' ')} --resume`;
+    expect(first.stdout).toContain(`resume with: ${resume}\n`);
+    const cut = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as Record<string, unknown>;
+    expect(cut).toMatchObject({ interrupted: true, pointsDone: 1, pointsTotal: 4, resumeCommand: resume });
+    expect(cut.interruptedAt).toBe(cut.endedAt);
 
-    const second = await run([...SWEEP, '--resume']);
+    // The printed command, run as printed (its argv minus the node binary and script).
+    const second = await run(resume.split(' ').slice(2));
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stdout).toContain(`already done, resumed`);
+    expect(second.stdout).toContain(`3 points to run (1 already done, resumed)`);
     expect(leftovers()).toBe('');
 
     const rows = await readPoints(join(out, 'points.csv'));
@@ -83,6 +91,8 @@ describe('forkbench bench (tiny sweep, end to end)', () => {
     const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as Record<string, unknown>;
     for (const key of ['command', 'config', 'forkbench', 'node', 'sippVersion', 'kernel', 'cpuModel', 'cores', 'startedAt', 'endedAt']) expect(meta, key).toHaveProperty(key);
     expect(meta.endedAt).not.toBeNull();
+    expect(meta).toMatchObject({ interrupted: false, interruptedAt: null, resumeCommand: null });
+    expect((meta.resumedAt as string[]).length).toBe(1);
     expect(existsSync(join(out, 'points', 'forkbench_centralized_full_n2_r20_t1', 'caller_stat.csv'))).toBe(true);
   }, 240_000);
 
