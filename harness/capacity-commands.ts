@@ -2,25 +2,21 @@
 // (make perf): flags in, engine calls (capacity-engine.ts, perf-engine.ts), printing out.
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig, type BenchConfig, type Target } from './bench-config.js';
+import { DEFAULT_CONFIG, mergeConfig, validateConfig, type BenchConfig, type Target } from './bench-config.js';
 import { capacitySweepJobs, recordCapacityRun, runCapacity, type CapacityRequest } from './capacity-engine.js';
 import { runPerf } from './perf-engine.js';
-import { preflight, PreflightError } from './preflight.js';
+import { preflight } from './preflight.js';
 import { shellQuote } from './run-meta.js';
 import { fail } from './cli-fail.js';
 
 /** The config every trial shares; preflight checks only the tools the given targets need. */
 async function baseConfig(out: string, targets: Target[], flags: { pin?: boolean; capture?: boolean; basePort?: string }): Promise<BenchConfig> {
-  try {
-    const c = validateConfig(
-      mergeConfig(DEFAULT_CONFIG, {}, { out, pin: flags.pin ?? false, capture: flags.capture !== false, ...(flags.basePort ? { basePort: Number(flags.basePort) } : {}), targets, groupSizes: [32] }),
-    );
-    await preflight(c);
-    return c;
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
-    throw e;
-  }
+  // A ConfigError or PreflightError ends the command through the CLI's one error path (exit 2).
+  const c = validateConfig(
+    mergeConfig(DEFAULT_CONFIG, {}, { out, pin: flags.pin ?? false, capture: flags.capture !== false, ...(flags.basePort ? { basePort: Number(flags.basePort) } : {}), targets, groupSizes: [32] }),
+  );
+  await preflight(c);
+  return c;
 }
 
 function positiveNumber(v: string, flag: string): number {
@@ -95,8 +91,9 @@ export function registerCapacityCommands(program: Command): void {
     .option('--targets <list>', 'forkbench,kamailio', 'forkbench,kamailio')
     .option('--trial-calls <n>', 'calls per trial', '300')
     .option('--max-p95-setup-ms <ms>', 'criterion', '200')
+    .option('--base-port <port>', 'first port a trial uses')
     .option('--pin', 'pin roles to cores (taskset)')
-    .action(async (o: { out: string; groupSizes: string; targets: string; trialCalls: string; maxP95SetupMs: string; pin?: boolean }) => {
+    .action(async (o: { out: string; groupSizes: string; targets: string; trialCalls: string; maxP95SetupMs: string; basePort?: string; pin?: boolean }) => {
       const targets = targetList(o.targets);
       const sizes = o.groupSizes.split(',').map((v) => positiveNumber(v, '--group-sizes'));
       const criteria = { maxP95SetupMs: positiveNumber(o.maxP95SetupMs, '--max-p95-setup-ms'), trialCalls: positiveNumber(o.trialCalls, '--trial-calls') };
@@ -125,10 +122,11 @@ export function registerCapacityCommands(program: Command): void {
     .option('--calls <n>', 'measured calls per point', '1000')
     .option('--rate <cps>', 'call rate of the head-scaling comparison', '100')
     .option('--targets <list>', 'forkbench,kamailio (without kamailio the forkbench/kamailio ratios print n/a)', 'forkbench,kamailio')
-    .action(async (o: { out: string; calls: string; rate: string; targets: string }) => {
+    .option('--base-port <port>', 'first port a point uses')
+    .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string }) => {
       const targets = targetList(o.targets);
       const req = { out: o.out, calls: positiveNumber(o.calls, '--calls'), rate: positiveNumber(o.rate, '--rate'), targets };
-      const base = await baseConfig(o.out, targets, {});
+      const base = await baseConfig(o.out, targets, o);
       const { lines } = await runPerf(req, base, {
         argv: process.argv,
         onEvent: (e) => e.kind === 'point-done' && console.log(`  ${e.point.pointId}: ${e.row.status}, ${e.row.cpu_us_per_call} us/call, SER ${e.row.ser}`),

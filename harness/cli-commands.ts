@@ -2,10 +2,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile, mergeConfig, validateConfig, type BenchConfig } from './bench-config.js';
+import { DEFAULT_CONFIG, loadConfigFile, mergeConfig, validateConfig, type BenchConfig } from './bench-config.js';
 import { compareModes, compareRuns, formatTable } from './compare.js';
 import { makeReporter } from './progress.js';
-import { preflight, PreflightError } from './preflight.js';
+import { preflight } from './preflight.js';
 import { readPoints } from './results-csv.js';
 import { readMeta } from './run-meta.js';
 import { runSweep } from './sweep.js';
@@ -92,14 +92,9 @@ export function registerHarnessCommands(program: Command): void {
     .option('--resume', 'run only the points missing from <out>/points.csv')
     .option('--json', 'print each finished row as a JSON line')
     .action(async (flags: BenchFlags) => {
-      let config: BenchConfig;
-      try {
-        config = await resolveBenchConfig(flags);
-        await preflight(config);
-      } catch (e) {
-        if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
-        throw e;
-      }
+      // A ConfigError or PreflightError ends the command through the CLI's one error path (exit 2).
+      const config = await resolveBenchConfig(flags);
+      await preflight(config);
       const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s), warn: (s) => console.error(s) });
       // Ctrl-C ends the current point (its processes stopped), keeps the finished ones, then exits 130.
       const interrupt = new AbortController();
