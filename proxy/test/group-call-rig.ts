@@ -4,8 +4,8 @@ import { mkdtemp, writeFile, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchProxy, readCounters, type ProxyCounters, type ProxyProcess } from '../../harness/proxy-launcher.js';
-import { startSipp, type SippProcess, type SippRole, type SippExit } from '../../harness/sipp.js';
-import { readSippStatFile, type SippStats } from '../../harness/sipp-stats.js';
+import { startSipp, waitUntilUdpBound, type SippProcess, type SippRole, type SippExit } from '../../harness/sipp.js';
+import { readFinalCodes, readSippStatFile, type SippStats } from '../../harness/sipp-stats.js';
 
 export interface RigOptions {
   /** First port of the block this test owns (proxy, fork nodes, metrics, members, caller). */
@@ -19,6 +19,8 @@ export interface RigOptions {
   deadForkNodes?: number[];
   proxyArgs?: string[];
   ringMs?: number;
+  /** Fork nodes' --relay-180 policy (default: the proxy's own, first). */
+  relay180?: 'first' | 'all';
 }
 
 /** Short timers so the transaction tables drain within seconds (64*T1 = 6.4 s). */
@@ -53,7 +55,7 @@ export class GroupCallRig {
     for (let i = 0; i < forkNodes; i++) {
       if (this.o.deadForkNodes?.includes(i)) continue;
       this.proxies.push(
-        await launchProxy({ role: 'fork-node', port: this.forkNodePorts[i]!, metricsPort: base + 12 + i, groupsFile, parse: 'full', shard: `${i + 1}/${forkNodes}`, extraArgs: extra }),
+        await launchProxy({ role: 'fork-node', port: this.forkNodePorts[i]!, metricsPort: base + 12 + i, groupsFile, parse: 'full', shard: `${i + 1}/${forkNodes}`, relay180: this.o.relay180, extraArgs: extra }),
       );
     }
     this.proxies.unshift(
@@ -73,11 +75,12 @@ export class GroupCallRig {
       if (role === 'dead') return undefined;
       return startSipp({ role, localPort: port, calls, ringMs: this.o.ringMs ?? 50, outDir: this.dir, name: `member-${j + 1}`, timeoutS: 120, extraArgs: ['-trace_counts'] });
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Ready when every live member has bound its SIP port (no fixed sleep).
+    await Promise.all(this.memberPorts.filter((_p, j) => this.members[j]).map((p) => waitUntilUdpBound(p, 10_000)));
   }
 
-  /** Run the caller to completion; returns its statistics. */
-  async call(role: SippRole, calls: number, rate: number, extraArgs: string[] = []): Promise<{ exit: SippExit; stats: SippStats }> {
+  /** Run the caller to completion; returns its statistics (and, for caller-expect-fail, the final code of each call). */
+  async call(role: SippRole, calls: number, rate: number, extraArgs: string[] = []): Promise<{ exit: SippExit; stats: SippStats; finalCodes: Record<string, number> }> {
     const caller = startSipp({
       role,
       localPort: this.callerPort,
@@ -92,11 +95,19 @@ export class GroupCallRig {
       extraArgs,
     });
     const exit = await caller.done;
-    return { exit, stats: await readSippStatFile(exit.statFile ?? join(this.dir, 'caller_stat.csv')) };
+    const finalCodes = exit.logFile ? await readFinalCodes(exit.logFile) : {};
+    return { exit, stats: await readSippStatFile(exit.statFile ?? join(this.dir, 'caller_stat.csv')), finalCodes };
   }
 
   counters(i = 0): Promise<ProxyCounters> {
     return readCounters(this.proxies[i]!.metricsUrl);
+  }
+
+  /** Every member's counts, in member order. */
+  async allMemberCounts(waitMs?: number): Promise<Record<string, number>[]> {
+    const out: Record<string, number>[] = [];
+    for (let j = 0; j < this.memberPorts.length; j++) out.push(await this.memberCounts(j, waitMs));
+    return out;
   }
 
   /** Poll until every proxy's transaction table is empty, or the deadline passes. */
@@ -109,11 +120,16 @@ export class GroupCallRig {
     }
   }
 
-  /** Messages member j received, by SIPp's -trace_counts (e.g. {INVITE: 200, CANCEL: 199}). */
-  async memberCounts(j: number): Promise<Record<string, number>> {
+  /**
+   * Messages member j received, by SIPp's -trace_counts (e.g. {INVITE: 200, CANCEL: 199}). Waits up
+   * to `waitMs` for the member to finish its calls (a member that gets no call never does).
+   */
+  async memberCounts(j: number, waitMs = 5000): Promise<Record<string, number>> {
     const m = this.members[j];
     if (!m) return {};
-    await Promise.race([m.done, new Promise((r) => setTimeout(r, 5000))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([m.done, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
     await m.stop();
     const files = (await readdir(this.dir)).filter((f) => f.includes('_counts.csv') && f.startsWith(`${this.memberRoles[j]}_`));
     const counts: Record<string, number> = {};

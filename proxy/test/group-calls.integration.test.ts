@@ -2,6 +2,7 @@
 // member must see the INVITE/CANCEL counts forking implies, and the tables must drain to zero.
 // Ports: 21000-21999, one block of 100 per test.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ProxyCounters } from '../../harness/proxy-launcher.js';
 import { GroupCallRig } from './group-call-rig.js';
 
 const CALLS = 200;
@@ -55,26 +56,46 @@ describe.each([
   });
 });
 
+/** Every proxy's tables are empty: no transaction, no fork, nothing waiting. */
+function expectDrained(all: ProxyCounters[]): void {
+  all.forEach((c, i) => {
+    expect(c.transactionTable, `proxy ${i} transaction table`).toBe(0);
+    expect(c.activeTransactions, `proxy ${i} active transactions`).toBe(0);
+    expect(c.forksActive, `proxy ${i} forks`).toBe(0);
+  });
+}
+
+/** Per member: [INVITEs, CANCELs] received. */
+const inviteCancel = (counts: Record<string, number>[]): [number, number][] => counts.map((c) => [c.INVITE ?? 0, c.CANCEL ?? 0]);
+
 describe('failure paths', () => {
   it('a caller CANCEL before the answer cancels every member and gets 487', async () => {
     rig = new GroupCallRig({ base: 21500, groupSize: 4, forkNodes: 0, memberRole: () => 'ringer' });
     await rig.start(20);
     const { stats } = await rig.call('caller-cancel', 20, 10);
     expect(stats.successfulCalls).toBe(20);
-    for (let j = 0; j < 4; j++) expect((await rig.memberCounts(j)).CANCEL).toBe(20);
-    const [head] = await rig.drained();
-    expect(head!.transactionTable).toBe(0);
-    expect(head!.sent['487'] ?? 0).toBe(20);
+    expect(stats.failedCalls).toBe(0);
+    expect(inviteCancel(await rig.allMemberCounts())).toEqual([[20, 20], [20, 20], [20, 20], [20, 20]]);
+    const all = await rig.drained();
+    expectDrained(all);
+    const head = all[0]!;
+    expect(head.received.CANCEL).toBe(20); // from the caller
+    expect(head.sent.CANCEL).toBe(80); // one per branch
+    expect(head.sent['487']).toBe(20);
+    expect(head.sent['200'] ?? 0).toBe(20); // the 200s to the caller's CANCELs, and no call answered
   });
 
   it('nobody answers: Timer C cancels every branch and the caller gets 408', async () => {
     rig = new GroupCallRig({ base: 21600, groupSize: 4, forkNodes: 0, memberRole: () => 'ringer', proxyArgs: ['--timer-c', '1000'] });
     await rig.start(10);
-    const { stats } = await rig.call('caller-expect-fail', 10, 10);
+    const { stats, finalCodes } = await rig.call('caller-expect-fail', 10, 10);
     expect(stats.successfulCalls).toBe(10);
-    const [head] = await rig.drained();
-    expect(head!.sent['408']).toBeGreaterThanOrEqual(10);
-    expect(head!.transactionTable).toBe(0);
+    expect(finalCodes).toEqual({ '408': 10 });
+    expect(inviteCancel(await rig.allMemberCounts())).toEqual([[10, 10], [10, 10], [10, 10], [10, 10]]);
+    const all = await rig.drained();
+    expectDrained(all);
+    expect(all[0]!.sent.CANCEL).toBe(40);
+    expect(all[0]!.sent['408']).toBe(10);
   });
 
   it('a member that answers 486 does not stop the call: the answerer still wins', async () => {
@@ -82,29 +103,43 @@ describe('failure paths', () => {
     await rig.start(50);
     const { stats } = await rig.call('caller', 50, 20);
     expect(stats.successfulCalls).toBe(50);
-    const [head] = await rig.drained();
-    expect(head!.received['486']).toBe(50);
-    expect(head!.transactionTable).toBe(0);
+    expect(stats.failedCalls).toBe(0);
+    // The busy member ended its branch itself: it is never cancelled; the ringers are, once per call.
+    expect(inviteCancel(await rig.allMemberCounts())).toEqual([[50, 0], [50, 0], [50, 50], [50, 50]]);
+    const all = await rig.drained();
+    expectDrained(all);
+    expect(all[0]!.received['486']).toBe(50);
+    expect(all[0]!.sent['486'] ?? 0).toBe(0); // a branch's failure is not relayed when another answers
+    expect(all[0]!.sent.CANCEL).toBe(100);
   });
 
   it('every member busy: the caller gets 486', async () => {
     rig = new GroupCallRig({ base: 21750, groupSize: 3, forkNodes: 0, memberRole: () => 'busy' });
     await rig.start(10);
-    const { stats } = await rig.call('caller-expect-fail', 10, 10);
+    const { stats, finalCodes } = await rig.call('caller-expect-fail', 10, 10);
     expect(stats.successfulCalls).toBe(10);
-    const [head] = await rig.drained();
-    expect(head!.sent['486']).toBeGreaterThanOrEqual(10);
+    expect(finalCodes).toEqual({ '486': 10 });
+    expect(inviteCancel(await rig.allMemberCounts())).toEqual([[10, 0], [10, 0], [10, 0]]);
+    const all = await rig.drained();
+    expectDrained(all);
+    expect(all[0]!.received['486']).toBe(30);
+    expect(all[0]!.sent['486']).toBe(10);
+    expect(all[0]!.sent.CANCEL ?? 0).toBe(0);
   });
 
   it('a dead fork node is an unresponsive branch: calls still succeed and nothing leaks', async () => {
-    // Node 2 of 2 never starts; member 1 (the answerer) is in shard 1.
+    // Node 2 of 2 never starts. Members 1 and 3 (0-based 0, 2) are node 1's shard, member 1 answers.
     rig = new GroupCallRig({ base: 21800, groupSize: 4, forkNodes: 2, deadForkNodes: [1] });
     await rig.start(20);
     const { stats } = await rig.call('caller', 20, 10);
     expect(stats.successfulCalls).toBe(20);
+    expect(stats.failedCalls).toBe(0);
+    // The dead node's shard never rings; the live node's ringer is cancelled once per call.
+    expect(inviteCancel(await rig.allMemberCounts(1000))).toEqual([[20, 0], [0, 0], [20, 20], [0, 0]]);
     // The dead node's branches end by Timer B (64*T1 = 6.4 s here).
-    const [head] = await rig.drained(20_000);
-    expect(head!.transactionTable).toBe(0);
-    expect(head!.forksActive).toBe(0);
+    const all = await rig.drained(20_000);
+    expectDrained(all);
+    expect(all[0]!.branchesCreated).toBe(40);
+    expect(all[0]!.sent['200']).toBe(20 + 20); // 200 to each INVITE and each BYE
   });
 });
