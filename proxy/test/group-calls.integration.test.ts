@@ -143,3 +143,26 @@ describe('failure paths', () => {
     expect(all[0]!.sent['200']).toBe(20 + 20); // 200 to each INVITE and each BYE
   });
 });
+
+describe('fork nodes and 180s (distributed, K=2, N=4: two members per fork node)', () => {
+  it.each([
+    { relay180: 'first' as const, base: 21850, perNode: 1 },
+    { relay180: 'all' as const, base: 21900, perNode: 2 },
+  ])('--relay-180 $relay180: each fork node relays $perNode 180(s) per call to the head', async ({ relay180, base, perNode }) => {
+    const calls = 20;
+    rig = new GroupCallRig({ base, groupSize: 4, forkNodes: 2, relay180 });
+    await rig.start(calls);
+    const { stats } = await rig.call('caller', calls, 10);
+    expect(stats.successfulCalls).toBe(calls);
+    expect(inviteCancel(await rig.allMemberCounts())).toEqual([[calls, 0], [calls, calls], [calls, calls], [calls, calls]]);
+    const [head, ...nodes] = await rig.drained();
+    // Every member rings (the answerer too, before its 200): each node receives 2 per call.
+    for (const n of nodes) {
+      expect(n!.received['180']).toBe(2 * calls);
+      expect(n!.sent['180']).toBe(perNode * calls);
+    }
+    expect(head!.received['180']).toBe(2 * perNode * calls);
+    expect(head!.sent['180']).toBe(2 * perNode * calls); // the head relays every 18x it gets
+    expectDrained([head!, ...nodes]);
+  });
+});

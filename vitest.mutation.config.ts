@@ -1,0 +1,12 @@
+// The unit tests Stryker runs against each mutant of the proxy's modules (make mutation): the
+// parser and proxy-core tests only. The fuzz test is left out (it checks only that nothing throws,
+// and its 120,000 datagrams per run would multiply the mutation run's time); integration tests
+// start processes and are not run per mutant.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['proxy/test/sip-parser.test.ts', 'proxy/test/proxy-core.test.ts'],
+    pool: 'forks',
+  },
+});
