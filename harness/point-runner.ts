@@ -27,6 +27,8 @@ export interface PointContext {
   signal?: AbortSignal;
   /** Where the proxy under test runs; default: targetFor(point). */
   target?: ProxyTarget;
+  /** Seconds past the calls' own duration before a caller counts as hung (default 45: Timer B is 32 s). */
+  deadlineMarginS?: number;
 }
 
 interface Running {
@@ -57,12 +59,12 @@ const trace = (what: string): void => {
 };
 
 /** Seconds the caller needs for all its calls, and the hard deadline of the point. */
-export function pointTiming(config: BenchConfig, rate: number): { warmupCalls: number; totalCalls: number; sendS: number; deadlineS: number } {
+export function pointTiming(config: BenchConfig, rate: number, marginS = 45): { warmupCalls: number; totalCalls: number; sendS: number; deadlineS: number } {
   const warmupCalls = Math.round(rate * config.warmupS);
   const totalCalls = warmupCalls + config.calls;
   const sendS = totalCalls / rate;
   // Ring + hold per call, then a margin for retransmissions and stragglers (Timer B is 32 s).
-  const deadlineS = sendS + (config.ringMs + config.holdMs) / 1000 + 45;
+  const deadlineS = sendS + (config.ringMs + config.holdMs) / 1000 + marginS;
   return { warmupCalls, totalCalls, sendS, deadlineS };
 }
 
@@ -100,7 +102,7 @@ async function callerOrDeadline(caller: SippProcess, ms: number, signal?: AbortS
 export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<PointInput> {
   const { config } = ctx;
   const layout = layoutPoint(point, config.basePort);
-  const timing = pointTiming(config, point.rate);
+  const timing = pointTiming(config, point.rate, ctx.deadlineMarginS);
   await mkdir(ctx.pointDir, { recursive: true });
   const groupsFile = join(ctx.pointDir, 'groups.json');
   await writeFile(groupsFile, layout.groupsJson);

@@ -1,0 +1,61 @@
+// runPoint with a target of the test's own (the target interface as hosts/external proxies will use
+// it): a proxy that swallows every INVITE, so the caller hangs and the point's deadline must end it.
+// Ports 26400-26449 on 127.0.0.1.
+import { createSocket, type Socket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type SweepPoint } from '../bench-config.js';
+import { pointTiming, runPoint } from '../point-runner.js';
+import type { ProxyTarget } from '../targets/index.js';
+
+/** Processes whose command line names `dir` (SIPp runs with its files there); pgrep missing fails. */
+function running(dir: string): string {
+  try {
+    return execFileSync('pgrep', ['-a', '-f', dir], { encoding: 'utf8' }).trim();
+  } catch (e) {
+    if ((e as { status?: number }).status === 1) return '';
+    throw e;
+  }
+}
+
+describe('runPoint', () => {
+  it('a hung caller is killed at the point deadline and the point is recorded as failed with the reason', async () => {
+    let sock: Socket | undefined;
+    let received = 0;
+    let stopped = 0;
+    const blackhole: ProxyTarget = {
+      name: 'blackhole',
+      async start(s) {
+        sock = createSocket('udp4');
+        sock.on('message', () => received++);
+        await new Promise<void>((r) => sock!.bind(s.layout.proxyPort, '127.0.0.1', () => r()));
+        return {
+          sipAddress: `127.0.0.1:${s.layout.proxyPort}`,
+          processes: [{ role: 'central', name: 'test runner', pid: process.pid, tree: false }],
+          readCounters: async () => undefined,
+          stop: async () => {
+            stopped++;
+            await new Promise<void>((r) => sock!.close(() => r()));
+          },
+        };
+      },
+    };
+    const config = { ...DEFAULT_CONFIG, calls: 10, warmupS: 1, rates: [10], basePort: 26400, capture: false };
+    const point: SweepPoint = { pointId: 'blackhole/centralized/full/n2/r10/t1', target: 'forkbench', mode: 'centralized', parse: 'full', groupSize: 2, forkNodes: 0, rate: 10, trial: 1 };
+    const pointDir = mkdtempSync(join(tmpdir(), 'forkbench-hung-'));
+    const { deadlineS } = pointTiming(config, 10, 3);
+    expect(Math.round(deadlineS)).toBe(5); // 20 calls at 10 cps + ring and hold + 3 s
+    const row = await runPoint(point, { config, pointDir, capture: false, target: blackhole, deadlineMarginS: 3 });
+    expect(row.status).toBe('failed');
+    expect(row.error).toBe('caller did not finish within the 5 s deadline (hung SIPp killed)');
+    // It measured its window (the row is a result with its failures, not "could not run").
+    expect(row.window_s).toBeGreaterThan(0);
+    expect(row.ser).toBe(0);
+    expect(received).toBeGreaterThanOrEqual(20); // the caller did send (INVITEs and their retransmissions)
+    expect(stopped).toBe(1);
+    expect(running(pointDir)).toBe('');
+  });
+});
