@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 FB := node bin/forkbench.js
 
-.PHONY: setup build test bench bench-full figures capacity perf fuzz clean
+.PHONY: setup build test bench bench-full figures capacity perf fuzz torture microbench clean
 
 setup:
 	@scripts/ensure-deps.sh sipp tcpdump fonts
@@ -47,6 +47,15 @@ perf: setup
 fuzz:
 	@npm run -s build
 	@node dist/proxy/fuzz.js 1000000 42
+
+# The 49 RFC 4475 torture messages over UDP to the proxy, both parse modes (also part of make test).
+torture:
+	@npx vitest run proxy/test/rfc4475-torture.test.ts
+
+# Parse and forward cost per message type and parse mode, ns per operation (never part of make test).
+microbench:
+	@npm run -s build
+	@node dist/proxy/bench/microbench.js
 
 clean:
 	rm -rf dist

@@ -666,7 +666,11 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
     if (hId === H.OTHER) return;
     const once = ONCE_NAMES[hId];
     if (once) {
-      if (seen & (1 << hId)) errors ||= `Multiple ${once} headers`;
+      // A second one is an error (400); the first one stays what a response copies.
+      if (seen & (1 << hId)) {
+        errors ||= `Multiple ${once} headers`;
+        return;
+      }
       seen |= 1 << hId;
     }
     switch (hId) {
@@ -804,7 +808,12 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
     lineStart = nl + 1;
   }
 
-  if (full) msg.vias = msg.cachedViasFull ?? [];
+  if (full) {
+    // vias[0] is always the top Via, also when a broken Via value was read leniently.
+    const all = msg.cachedViasFull ?? [];
+    if (msg.topVia && all[0] !== msg.topVia) all.unshift(msg.topVia);
+    msg.vias = all;
+  }
   if (!msg.topVia) throw new SipParseError('no Via', false, msg);
   if (!msg.isRequest) {
     msg.method = msg.cseqMethod;
