@@ -17,6 +17,11 @@ import { classifyUri, parseSipUri as parseUri, schemeLength, type SipUri } from 
 
 export const MAX_DATAGRAM_BYTES = 65535;
 export const MAX_HEADERS = 128;
+/** Physical header lines, continuation lines included: bounds the per-line work of a datagram. */
+export const MAX_HEADER_LINES = 512;
+/** Parameters of one Via or name-addr value, and comma-separated values of one header line. */
+export const MAX_PARAMS = 64;
+export const MAX_VALUES = 128;
 /** RFC 3261 8.1.1.5: the CSeq sequence number is less than 2**31. */
 export const MAX_CSEQ = 0x7fffffff;
 
@@ -178,6 +183,19 @@ export function splitCommas(value: string): string[] {
   return out.filter((v) => v.length > 0);
 }
 
+/** splitCommas, refusing (undefined) more than MAX_VALUES values. */
+function splitLimited(value: string): string[] | undefined {
+  const out = splitCommas(value);
+  return out.length > MAX_VALUES ? undefined : out;
+}
+
+/** Commas in buf[start, end): a cheap bound on the values of a lazily read line. */
+function commas(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end && n < MAX_VALUES; i++) if (buf[i] === 0x2c) n++;
+  return n;
+}
+
 function skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
   return i;
@@ -253,11 +271,15 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
     via.portGiven = true;
     i = skipWs(s, p.end);
   }
+  let nParams = 0;
   while (s.charCodeAt(i) === 0x3b) {
+    if (++nParams > MAX_PARAMS) return undefined;
     i = skipWs(s, i + 1);
     const nameEnd = tokenEnd(s, i);
     if (nameEnd === i) return undefined; // ";;" or a trailing ';'
-    const name = s.slice(i, nameEnd).toLowerCase();
+    // Only branch, received and rport matter: compare by length first, build no string otherwise.
+    const len = nameEnd - i;
+    const name = len === 6 || len === 8 || len === 5 ? s.slice(i, nameEnd).toLowerCase() : '';
     i = skipWs(s, nameEnd);
     let value: string | undefined;
     if (s.charCodeAt(i) === 0x3d) {
@@ -376,8 +398,9 @@ function validAddrSpec(uri: string): boolean {
 function params(s: string, from: number, uri: string): NameAddrInfo | undefined {
   let tag = '';
   let i = skipWs(s, from);
+  let n = 0;
   while (i < s.length) {
-    if (s.charCodeAt(i) !== 0x3b) return undefined;
+    if (s.charCodeAt(i) !== 0x3b || ++n > MAX_PARAMS) return undefined;
     i = skipWs(s, i + 1);
     const nameEnd = tokenEnd(s, i);
     if (nameEnd === i) return undefined;
@@ -657,9 +680,13 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       msg.headers!.push({ name, value });
       if (hId === H.OTHER) {
         if (name === 'Contact' && value !== '*') {
-          for (const c of splitCommas(value)) if (!scanNameAddr(c, true)) errors ||= 'Bad Contact';
+          const list = splitLimited(value);
+          if (!list) errors ||= 'Too many Contact values';
+          else for (const c of list) if (!scanNameAddr(c, true)) errors ||= 'Bad Contact';
         } else if (name === 'Record-Route' || name === 'Reply-To') {
-          for (const c of splitCommas(value)) if (!scanNameAddr(c, true)) errors ||= `Bad ${name}`;
+          const list = splitLimited(value);
+          if (!list) errors ||= `Too many ${name} values`;
+          else for (const c of list) if (!scanNameAddr(c, true)) errors ||= `Bad ${name}`;
         }
       }
     }
@@ -677,6 +704,11 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       case H.VIA: {
         const line = new ValueLine(span, buf, hValue, valueEnd);
         msg.viaLines.push(line);
+        if (commas(buf, hValue, valueEnd) >= MAX_VALUES) {
+          if (!msg.topVia) throw new SipParseError('too many Via values', false, msg);
+          errors ||= 'Too many Via values';
+          return;
+        }
         if (full) {
           const vias = parseVias(value!);
           if (vias) {
@@ -705,6 +737,10 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       case H.ROUTE: {
         const line = new ValueLine(span, buf, hValue, valueEnd);
         msg.routeLines.push(line);
+        if (commas(buf, hValue, valueEnd) >= MAX_VALUES) {
+          errors ||= 'Too many Route values';
+          return;
+        }
         if (full) for (const r of line.values) if (!scanNameAddr(r, true)) errors ||= 'Bad Route';
         return;
       }
@@ -773,8 +809,10 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
     }
   };
 
+  let lines = 0;
   for (;;) {
     if (lineStart >= buf.length) throw new SipParseError('no end of headers', false, msg);
+    if (++lines > MAX_HEADER_LINES) throw new SipParseError('too many header lines', false, msg);
     const nl = buf.indexOf(LF, lineStart);
     if (nl < 0) throw new SipParseError('no end of headers', false, msg);
     const first = buf[lineStart]!;
