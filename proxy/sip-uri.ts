@@ -173,7 +173,7 @@ export function parseSipUri(text: string): SipUri | undefined {
   const paramsEnd = q >= 0 ? q : n;
   const params: UriParam[] = [];
   if (i < paramsEnd) {
-    if (text.charCodeAt(i) !== 0x3b) return undefined;
+    if (text.charCodeAt(i) !== 0x3b || i + 1 >= paramsEnd) return undefined;
     if (!parseParams(text, i + 1, paramsEnd, 0x3b, UNRESERVED | PARAM_UNRES, false, params)) return undefined;
   }
   const headers: UriParam[] = [];
