@@ -53,9 +53,11 @@ torture:
 	@npx vitest run proxy/test/rfc4475-torture.test.ts
 
 # Parse and forward cost per message type and parse mode, ns per operation (never part of make test).
+# PARSER_DIR=/path/to/other/proxy benchmarks another parser copy the same way (before/after).
 microbench:
-	@npm run -s build
-	@node dist/proxy/bench/microbench.js
+	@mkdir -p results
+	@npx vitest bench --run --config vitest.bench.config.ts --outputJson results/microbench.json > /dev/null
+	@node scripts/microbench-table.mjs results/microbench.json "$${PARSER_DIR:-this tree}"
 
 clean:
 	rm -rf dist

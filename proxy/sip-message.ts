@@ -81,7 +81,7 @@ export interface SipMessage {
   /** Every header, unfolded, in order: full mode only. */
   headers?: Header[];
   /** The writer's cache of what every forwarded branch shares (proxy/sip-writer.ts). */
-  forwardCache?: { key: string; head: Buffer };
+  forwardCache?: { rr: string; removeTopRoute: boolean; head: Buffer };
 }
 
 export class SipParseError extends Error {

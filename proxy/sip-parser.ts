@@ -232,19 +232,28 @@ function parsePort(s: string, i: number): { port: number; end: number } | undefi
 export function parseViaAt(s: string, from: number): { via: Via; next: number } | undefined {
   let i = skipWs(s, from);
   const start = i;
-  const parts: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    if (k > 0) {
-      i = skipWs(s, i);
-      if (s.charCodeAt(i) !== 0x2f) return undefined;
-      i = skipWs(s, i + 1);
+  // sent-protocol: "SIP" SLASH version SLASH transport (SLASH may have LWS around it).
+  if ((s.charCodeAt(i) | 0x20) !== 0x73 || (s.charCodeAt(i + 1) | 0x20) !== 0x69 || (s.charCodeAt(i + 2) | 0x20) !== 0x70) return undefined;
+  i = skipWs(s, i + 3);
+  if (s.charCodeAt(i) !== 0x2f) return undefined;
+  i = skipWs(s, i + 1);
+  const vEnd0 = tokenEnd(s, i);
+  if (vEnd0 === i) return undefined;
+  const version = s.slice(i, vEnd0);
+  i = skipWs(s, vEnd0);
+  if (s.charCodeAt(i) !== 0x2f) return undefined;
+  i = skipWs(s, i + 1);
+  const tEnd = tokenEnd(s, i);
+  if (tEnd === i) return undefined;
+  let transport = s.slice(i, tEnd);
+  for (let k = i; k < tEnd; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0x61 && c <= 0x7a) {
+      transport = transport.toUpperCase();
+      break;
     }
-    const e = tokenEnd(s, i);
-    if (e === i) return undefined;
-    parts.push(s.slice(i, e));
-    i = e;
   }
-  if (parts[0]!.toUpperCase() !== 'SIP') return undefined;
+  i = tEnd;
   const afterProto = i;
   i = skipWs(s, i);
   if (i === afterProto) return undefined; // LWS before sent-by
@@ -262,7 +271,7 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
     }
   }
   if (hostEnd === i) return undefined;
-  const via: Via = { value: '', version: parts[1]!, transport: parts[2]!.toUpperCase(), host: s.slice(i, hostEnd), port: 5060, portGiven: false, branch: '' };
+  const via: Via = { value: '', version, transport, host: s.slice(i, hostEnd), port: 5060, portGiven: false, branch: '' };
   i = skipWs(s, hostEnd);
   if (s.charCodeAt(i) === COLON) {
     const p = parsePort(s, skipWs(s, i + 1));
@@ -308,13 +317,14 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
       }
     }
   }
-  const end = i;
+  let end = i;
+  while (end > start && isWs(s.charCodeAt(end - 1))) end--;
   if (i < s.length) {
     if (s.charCodeAt(i) !== 0x2c) return undefined;
     i++;
     if (skipWs(s, i) >= s.length) return undefined; // a trailing comma
   }
-  via.value = s.slice(start, end).trimEnd();
+  via.value = s.slice(start, end);
   return { via, next: i };
 }
 
@@ -496,6 +506,9 @@ class Message implements SipMessage {
   /** Request-URI as parsed (requests with a SIP URI). */
   uri?: SipUri;
   topVia?: Via;
+  /** Lazy mode: the top Via line's text and where its second value starts (its length if none). */
+  topViaText?: string;
+  topViaNext = 0;
   /** Value ranges (after the colon) of headers read on demand. */
   callIdRange?: ValueRange;
   fromRange?: ValueRange;
@@ -509,7 +522,7 @@ class Message implements SipMessage {
   private cachedFromTag?: string;
   private cachedToTag?: string;
   /** Writer cache: the shared middle of a forwarded request (one fork builds it once). */
-  forwardCache?: { key: string; head: Buffer };
+  forwardCache?: { rr: string; removeTopRoute: boolean; head: Buffer };
 
   constructor(
     readonly buf: Buffer,
@@ -524,9 +537,8 @@ class Message implements SipMessage {
     // The second value: after the top one on the same line, or first on the next Via line.
     const first = this.viaLines[0];
     if (first && this.topVia) {
-      const r = parseViaAt(first.value, 0);
-      if (r && r.next < first.value.length) {
-        const second = parseViaAt(first.value, r.next);
+      if (this.topViaText !== undefined && this.topViaNext < this.topViaText.length) {
+        const second = parseViaAt(this.topViaText, this.topViaNext);
         if (second) out.push(second.via);
       } else if (this.viaLines[1]) {
         const second = parseViaAt(this.viaLines[1].value, 0);
@@ -723,6 +735,8 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
         const r = parseViaAt(top, 0);
         if (r) {
           msg.topVia = r.via;
+          msg.topViaText = top;
+          msg.topViaNext = r.next;
           return;
         }
         // Broken parameters (RFC 4475 badinv01): still answerable when sent-by itself parses.

@@ -57,11 +57,13 @@ function join(parts: (Buffer | string)[]): Buffer {
  * set, so a fork of N branches builds it once, not N times (cached on the message).
  */
 function sharedPart(msg: SipMessage, edits: RequestEdits): Buffer {
-  const key = `${edits.recordRoute ?? ''}|${edits.removeTopRoute ? 1 : 0}`;
+  // Full mode is the general-purpose baseline: it serialises every branch again from its parsed headers.
+  if (msg.mode === 'full' && msg.headers) return serialisedHeaders(msg, edits);
+  const rr = edits.recordRoute ?? '';
   const cached = msg.forwardCache;
-  if (cached && cached.key === key) return cached.head;
-  const head = msg.mode === 'full' && msg.headers ? serialisedHeaders(msg, edits) : splicedHeaders(msg, edits);
-  msg.forwardCache = { key, head };
+  if (cached && cached.rr === rr && cached.removeTopRoute === edits.removeTopRoute) return cached.head;
+  const head = splicedHeaders(msg, edits);
+  msg.forwardCache = { rr, removeTopRoute: edits.removeTopRoute, head };
   return head;
 }
 
@@ -139,7 +141,18 @@ export function forwardRequest(msg: SipMessage, edits: RequestEdits): Buffer {
   // Our Via: a constant prefix up to the branch value, then the branch.
   const b = edits.via.indexOf(';branch=');
   const cutAt = b >= 0 ? b + 8 : edits.via.length;
-  return join([`${msg.method} ${uri} SIP/2.0\r\n`, constant(`Via: ${edits.via.slice(0, cutAt)}`), `${edits.via.slice(cutAt)}\r\n`, shared]);
+  return join([`${msg.method} ${uri} SIP/2.0\r\n`, VIA_NAME, viaPrefix(edits.via, cutAt), `${edits.via.slice(cutAt)}\r\n`, shared]);
+}
+
+const VIA_NAME = Buffer.from('Via: ', 'latin1');
+let lastVia = '';
+let lastViaBuf: Buffer = Buffer.alloc(0);
+/** The Via text up to the branch value as a Buffer; a proxy has one, so one entry suffices. */
+function viaPrefix(via: string, cutAt: number): Buffer {
+  if (via.length >= cutAt && lastVia.length === cutAt && via.startsWith(lastVia)) return lastViaBuf;
+  lastVia = via.slice(0, cutAt);
+  lastViaBuf = constant(lastVia);
+  return lastViaBuf;
 }
 
 function firstCommaOutside(value: string): number {
@@ -190,24 +203,28 @@ function raw(msg: SipMessage, span: Span | undefined): string {
 }
 
 /** The To line of `req` with a tag added when it has none (RFC 3261 8.2.6.2). */
-function toWithTag(req: SipMessage, tag: string | undefined): string {
-  const line = raw(req, req.spans.to);
-  if (!tag || req.toTag) return line;
+function toWithTag(req: SipMessage, tag: string | undefined): Buffer | string {
+  const span = req.spans.to;
+  if (!span) return '';
+  if (!tag || req.toTag) return req.buf.subarray(span.start, span.end);
+  const line = raw(req, span);
   const end = line.endsWith('\r\n') ? line.length - 2 : line.length;
   return `${line.slice(0, end).trimEnd()};tag=${tag}\r\n`;
 }
 
-/** A response the proxy itself sends to a request (100, 400, 404, 483, 487, 503, ...). */
+const RESPONSE_TRAILER = Buffer.from('Server: forkbench\r\nContent-Length: 0\r\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+/** A response the proxy itself sends to a request (100, 400, 404, 483, 487, 503, ...): copies of the request's lines. */
 export function buildResponse(req: SipMessage, status: number, reason: string, toTag?: string, extraHeaders: string[] = []): Buffer {
-  let out = `SIP/2.0 ${status} ${reason}\r\n`;
-  for (const line of req.viaLines) out += raw(req, line.span);
-  out += raw(req, req.spans.from);
-  out += status === 100 ? raw(req, req.spans.to) : toWithTag(req, toTag);
-  out += raw(req, req.spans.callId);
-  out += raw(req, req.spans.cseq);
-  for (const h of extraHeaders) out += `${h}\r\n`;
-  out += 'Server: forkbench\r\nContent-Length: 0\r\n\r\n';
-  return Buffer.from(out, 'latin1');
+  const b = req.buf;
+  const copy = (span: Span | undefined): Buffer => (span ? b.subarray(span.start, span.end) : EMPTY);
+  const parts: (Buffer | string)[] = [`SIP/2.0 ${status} ${reason}\r\n`];
+  for (const line of req.viaLines) parts.push(copy(line.span));
+  parts.push(copy(req.spans.from), status === 100 ? copy(req.spans.to) : toWithTag(req, toTag), copy(req.spans.callId), copy(req.spans.cseq));
+  for (const h of extraHeaders) parts.push(`${h}\r\n`);
+  parts.push(RESPONSE_TRAILER);
+  return join(parts);
 }
 
 /** What a client transaction keeps of the INVITE it sent, to build its CANCEL and ACK. */
