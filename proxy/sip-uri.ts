@@ -113,8 +113,19 @@ function parseParams(text: string, from: number, to: number, sep: number, allowe
   return true;
 }
 
-/** Parse a sip: or sips: URI; undefined when it is not one or is malformed. */
+// The parser reads the Request-URI and the router asks again for the same string: remember the last.
+let lastText: string | undefined;
+let lastUri: SipUri | undefined;
+
+/** Parse a sip: or sips: URI; undefined when it is not one or is malformed. Treat the result as read-only. */
 export function parseSipUri(text: string): SipUri | undefined {
+  if (text === lastText) return lastUri;
+  lastUri = parseSipUriOnce(text);
+  lastText = text;
+  return lastUri;
+}
+
+function parseSipUriOnce(text: string): SipUri | undefined {
   const sl = schemeLength(text);
   if (sl !== 3 && sl !== 4) return undefined;
   const scheme = text.slice(0, sl).toLowerCase();
