@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 FB := node bin/forkbench.js
 
-.PHONY: setup build test bench bench-full figures capacity perf fuzz mutation clean
+.PHONY: setup build test bench bench-full figures capacity perf fuzz mutation torture microbench clean
 
 setup:
 	@scripts/ensure-deps.sh sipp tcpdump fonts
@@ -53,6 +53,17 @@ fuzz:
 mutation:
 	@npm run -s build
 	@npx stryker run stryker.config.json
+
+# The 49 RFC 4475 torture messages over UDP to the proxy, both parse modes (also part of make test).
+torture:
+	@npx vitest run proxy/test/rfc4475-torture.test.ts
+
+# Parse and forward cost per message type and parse mode, ns per operation (never part of make test).
+# PARSER_DIR=/path/to/other/proxy benchmarks another parser copy the same way (before/after).
+microbench:
+	@mkdir -p results
+	@npx vitest bench --run --config vitest.bench.config.ts --outputJson results/microbench.json > /dev/null
+	@node scripts/microbench-table.mjs results/microbench.json "$${PARSER_DIR:-this tree}"
 
 clean:
 	rm -rf dist

@@ -1,7 +1,8 @@
 // Seeded fuzzing of the proxy's input path: mutated real messages plus random bytes, fed to a
-// ProxyCore on a fake clock (no sockets, so a million datagrams take seconds). The proxy must
-// never throw and never hit its internal-error guard; every datagram is either handled,
-// answered with an error status, or dropped and counted.
+// ProxyCore on a fake clock (no sockets, so a million datagrams take seconds), and a corpus of
+// hostile shapes (long runs of spaces, '<', quotes, backslashes, commas, semicolons, folds). The
+// proxy must never throw and never hit its internal-error guard (a single one fails the run); every
+// datagram is either handled, answered with an error status, or dropped and counted.
 import { DEFAULT_TIMERS, type ProxyConfig } from './config.js';
 import { parseGroups } from './groups.js';
 import { ProxyCore } from './proxy-core.js';
@@ -30,6 +31,53 @@ const SEEDS = [
 ].map((s) => Buffer.from(s, 'latin1'));
 
 const TOKENS = [':', ';', ',', '<', '>', '"', '\r\n', '\r\n ', ' ', '\t', '=', '@', 'tag=', 'branch=', 'SIP/2.0', '0', '65536', '-1', '99999999999', '\x00', '\xff', 'Via:', 'Route:', 'CSeq:', 'l:', 'v:', 'sip:', '[::1]'];
+
+/**
+ * Hostile shapes (issue 8 item 4): one header value made of a long run of one troublesome
+ * character, the shapes that make backtracking parsers quadratic. `size` bytes of run.
+ */
+export const HOSTILE_KINDS = ['spaces-in-name-addr', 'colonless-line', 'angles', 'quotes', 'backslashes', 'commas', 'semicolons', 'folds', 'via-params'] as const;
+export type HostileKind = (typeof HOSTILE_KINDS)[number];
+
+export function hostileDatagram(kind: HostileKind, size: number, honest = false): Buffer {
+  // honest: the same header and size with the troublesome run replaced by ordinary letters.
+  const base = SEEDS[0]!.toString('latin1');
+  const run = (ch: string): string => (honest ? 'a' : ch).repeat(size);
+  let line: string;
+  switch (kind) {
+    case 'spaces-in-name-addr':
+      line = `From: a${run(' ')}b <sip:a@127.0.0.1:7000>;tag=1\r\n`;
+      break;
+    case 'colonless-line':
+      line = honest ? `X-Long: ${run(' ')}\r\n` : `X-Long${run(' ')}value\r\n`;
+      break;
+    case 'angles':
+      line = `To: ${run('<')}sip:g4@127.0.0.1:5060>\r\n`;
+      break;
+    case 'quotes':
+      line = `Contact: ${run('"')}<sip:a@127.0.0.1:7000>\r\n`;
+      break;
+    case 'backslashes':
+      line = `From: "${run('\\')}" <sip:a@127.0.0.1:7000>;tag=1\r\n`;
+      break;
+    case 'commas':
+      line = `Route: <sip:127.0.0.1:5060;lr>${run(',')}\r\n`;
+      break;
+    case 'semicolons':
+      line = `Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-1${run(';')}\r\n`;
+      break;
+    case 'folds':
+      line = honest ? `Subject: ${run(' ')}\r\n` : `Subject: a${'\r\n b'.repeat(Math.floor(size / 4))}\r\n`;
+      break;
+    case 'via-params':
+      line = honest ? `v: SIP/2.0/UDP 127.0.0.1:7000;x=${run(' ')}\r\n` : `v: SIP/2.0/UDP 127.0.0.1:7000${';x=1'.repeat(Math.floor(size / 4))}\r\n`;
+      break;
+  }
+  // The hostile line replaces the message's From (or goes in front of the other headers).
+  const at = base.indexOf('\r\n') + 2;
+  const text = kind === 'spaces-in-name-addr' || kind === 'backslashes' ? base.replace(/From: [^\r]*\r\n/, line) : base.slice(0, at) + line + base.slice(at);
+  return Buffer.from(text, 'latin1');
+}
 
 function mutate(rand: () => number, seed: Buffer): Buffer {
   const b = Buffer.from(seed);
@@ -97,7 +145,12 @@ export function runFuzz(seed: number, count: number, parse: ParseMode): FuzzResu
       dgram = Buffer.alloc(Math.floor(rand() * 1500));
       for (let j = 0; j < dgram.length; j++) dgram[j] = Math.floor(rand() * 256);
     } else if (r < 0.15) dgram = SEEDS[Math.floor(rand() * SEEDS.length)]!; // valid traffic keeps the tables busy
-    else dgram = mutate(rand, SEEDS[Math.floor(rand() * SEEDS.length)]!);
+    else if (r < 0.16) {
+      // Hostile shapes, 1-16 KB runs (up to the datagram limit now and then), sometimes mutated too.
+      const size = rand() < 0.05 ? 60_000 : 1 + Math.floor(rand() * 16_000);
+      dgram = hostileDatagram(HOSTILE_KINDS[Math.floor(rand() * HOSTILE_KINDS.length)]!, size);
+      if (rand() < 0.3) dgram = mutate(rand, dgram);
+    } else dgram = mutate(rand, SEEDS[Math.floor(rand() * SEEDS.length)]!);
     try {
       core.onDatagram(dgram, { host: '127.0.0.1', port: 7000 + Math.floor(rand() * 4) });
     } catch {
@@ -122,5 +175,15 @@ export function runFuzz(seed: number, count: number, parse: ParseMode): FuzzResu
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const count = Number(process.argv[2] ?? 1_000_000);
   const seed = Number(process.argv[3] ?? 1);
-  for (const mode of ['lazy', 'full'] as const) console.log(JSON.stringify({ mode, seed, ...runFuzz(seed, count, mode) }));
+  let bad = 0;
+  for (const mode of ['lazy', 'full'] as const) {
+    const r = runFuzz(seed, count, mode);
+    console.log(JSON.stringify({ mode, seed, ...r }));
+    bad += r.thrown + r.internalErrors;
+  }
+  // A single exception or internal error fails the run (issue 13).
+  if (bad > 0) {
+    console.error(`fuzz: ${bad} exceptions or internal errors; rerun with FORKBENCH_DEBUG=1 to see them`);
+    process.exitCode = 1;
+  }
 }

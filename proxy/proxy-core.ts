@@ -66,16 +66,21 @@ export class ProxyCore {
   }
 
   private onParseError(e: unknown, from: HostPort): void {
-    const err = e instanceof SipParseError ? e : new SipParseError(String(e), false);
-    ProxyMetrics.bump(this.metrics.parseErrors, err.message);
-    const partial = err.partial as SipMessage | undefined;
-    if (!err.answerable || !partial) {
+    // Only the parser's own verdict is a parse error; a TypeError or the like is a bug (internal error).
+    if (!(e instanceof SipParseError)) {
+      ProxyMetrics.bump(this.metrics.dropped, 'internal-error');
+      if (process.env.FORKBENCH_DEBUG) console.error(e);
+      return;
+    }
+    ProxyMetrics.bump(this.metrics.parseErrors, e.message);
+    const partial = e.partial;
+    if (!e.answerable || !partial) {
       ProxyMetrics.bump(this.metrics.dropped, 'unparseable');
       return;
     }
-    const status = err.message === 'Version Not Supported' ? 505 : 400;
-    const reason = status === 505 ? 'Version Not Supported' : `Bad Request (${err.message})`;
-    this.ctx.send(buildResponse(partial, status, reason, newTag()), this.replyTo(partial.vias[0]!, from), String(status));
+    // 505 (RFC 3261 8.2.2.1... version), 416 (16.3 step 1, unknown URI scheme), else 400.
+    const reason = e.status === 505 ? 'Version Not Supported' : e.status === 416 ? 'Unsupported URI Scheme' : `Bad Request (${e.message})`;
+    this.ctx.send(buildResponse(partial, e.status, reason, newTag()), this.replyTo(partial.vias[0]!, from), String(e.status));
   }
 
   /** RFC 3261 18.2.2 / RFC 3581: answer the source address, and its port when rport was asked for. */
@@ -114,6 +119,9 @@ export class ProxyCore {
     if (method === 'CANCEL') return this.onCancel(req, key, from);
 
     if (req.maxForwards === 0) return this.reject(req, from, 483, 'Too Many Hops');
+    // RFC 3261 16.3 step 5: we support no extension, so any Proxy-Require option is refused.
+    const unsupported = req.proxyRequire;
+    if (unsupported.length > 0) return this.reject(req, from, 420, 'Bad Extension', [`Unsupported: ${unsupported.join(', ')}`]);
     const decision = route(this.config, req);
     if (decision.kind === 'reject') return this.reject(req, from, decision.status, decision.reason, decision.headers);
     if (decision.kind === 'local') return this.reject(req, from, 200, 'OK', ['Allow: INVITE, ACK, CANCEL, BYE, OPTIONS']);

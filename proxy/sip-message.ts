@@ -1,6 +1,6 @@
 // The shape of a parsed SIP message, shared by the lazy and the full parser (proxy/sip-parser.ts).
-// Both parsers fill the routing fields; only the full parser fills `headers`. Offsets point into `buf`
-// so the lazy path can forward untouched bytes without building strings for headers it skips.
+// Offsets point into `buf`: the lazy path keeps values as byte ranges until a caller asks for them
+// (the routing fields below are getters in lazy mode) and forwards untouched bytes as they came.
 
 export type ParseMode = 'full' | 'lazy';
 
@@ -13,9 +13,13 @@ export interface Span {
 export interface Via {
   /** The whole via-parm text, e.g. "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1;rport". */
   value: string;
+  /** Protocol version as sent ("2.0"). */
+  version: string;
   transport: string;
   host: string;
   port: number;
+  /** Whether sent-by named a port. */
+  portGiven: boolean;
   branch: string;
   received?: string;
   /** rport value when present with a number; `true` when present without one. */
@@ -25,7 +29,8 @@ export interface Via {
 /** One header line that carries Via or Route values (a line may hold several comma-separated values). */
 export interface MultiValueLine {
   span: Span;
-  values: string[];
+  /** The comma-separated values of the line, trimmed (computed on first use in lazy mode). */
+  readonly values: string[];
 }
 
 export interface Header {
@@ -48,18 +53,21 @@ export interface SipMessage {
   /** Offset of the empty line that ends the headers. */
   headersEnd: number;
   bodyStart: number;
-  /** Via header lines in order; `vias` flattens their values, top first (at most the first two are parsed). */
+  /** Via header lines in order; `vias` holds the top two values, parsed (`viaCount` counts them all). */
   viaLines: MultiValueLine[];
-  vias: Via[];
-  viaCount: number;
+  readonly vias: Via[];
+  readonly viaCount: number;
   routeLines: MultiValueLine[];
-  callId: string;
+  readonly callId: string;
   cseq: number;
   cseqMethod: string;
-  fromTag: string;
-  toTag: string;
+  readonly fromTag: string;
+  readonly toTag: string;
   maxForwards: number | undefined;
+  /** The body length: Content-Length when given, else the rest of the datagram (RFC 3261 18.3). */
   contentLength: number;
+  /** Option tags of Proxy-Require (RFC 3261 16.3 step 5), [] when absent. */
+  readonly proxyRequire: string[];
   /** Spans of the headers a locally generated response copies. */
   spans: {
     from?: Span;
@@ -72,16 +80,21 @@ export interface SipMessage {
   headerCount: number;
   /** Every header, unfolded, in order: full mode only. */
   headers?: Header[];
+  /** The writer's cache of what every forwarded branch shares (proxy/sip-writer.ts). */
+  forwardCache?: { rr: string; removeTopRoute: boolean; head: Buffer };
 }
 
 export class SipParseError extends Error {
-  /** Enough was read to answer with 400 (a request with a Via, Call-ID, CSeq, From and To). */
+  /** Enough was read to answer (a request other than ACK with a usable top Via and a CSeq line). */
   readonly answerable: boolean;
-  readonly partial?: Partial<SipMessage>;
-  constructor(message: string, answerable: boolean, partial?: Partial<SipMessage>) {
+  readonly partial?: SipMessage;
+  /** The status to answer with: 400, or 505 (version) or 416 (URI scheme). */
+  readonly status: number;
+  constructor(message: string, answerable: boolean, partial?: SipMessage, status = 400) {
     super(message);
     this.name = 'SipParseError';
     this.answerable = answerable;
     this.partial = partial;
+    this.status = status;
   }
 }

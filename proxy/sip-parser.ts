@@ -1,14 +1,29 @@
 // SIP message parser, written by hand because it is the research object ("simplified analysis").
 //
-// One scan over the header lines serves both modes. The lazy mode (like Kamailio's lw_parser.c)
-// recognises only the header names routing needs by their length and first bytes, reads values
-// for those alone, and never builds a string for a header it skips. The full mode additionally
-// unfolds and stores every header under its canonical name and checks the name-addr headers, as a
-// general-purpose SIP stack would. Both modes fill the same routing fields.
+// One scan over the header lines serves both modes, and every step of it is linear in the bytes it
+// reads (no regular expression runs on header values): a hostile 60 KB datagram costs what an
+// honest one of the same size costs. Header names are recognised from their bytes (length and
+// lowercased first letters, compact forms included, like Kamailio's parse_hname2), never as strings.
+//
+// Lazy mode keeps values as offsets into the received Buffer. It reads, while scanning, only what
+// a proxy must check or route on: the start line, the top Via, CSeq, Max-Forwards, Content-Length,
+// the presence and count of Call-ID/From/To, and for requests the From/To tags. Everything else
+// (Call-ID text, the other Vias, Route values, Proxy-Require) is read on first use.
+// Full mode additionally unfolds and stores every header under its canonical name, parses every
+// Via and checks every name-addr header (From, To, Contact, Route, Record-Route), as a
+// general-purpose SIP stack would.
 import { SipParseError, type Header, type MultiValueLine, type ParseMode, type SipMessage, type Span, type Via } from './sip-message.js';
+import { classifyUri, parseSipUri as parseUri, schemeLength, type SipUri } from './sip-uri.js';
 
 export const MAX_DATAGRAM_BYTES = 65535;
 export const MAX_HEADERS = 128;
+/** Physical header lines, continuation lines included: bounds the per-line work of a datagram. */
+export const MAX_HEADER_LINES = 512;
+/** Parameters of one Via or name-addr value, and comma-separated values of one header line. */
+export const MAX_PARAMS = 64;
+export const MAX_VALUES = 128;
+/** RFC 3261 8.1.1.5: the CSeq sequence number is less than 2**31. */
+export const MAX_CSEQ = 0x7fffffff;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -16,7 +31,21 @@ const SP = 0x20;
 const HT = 0x09;
 const COLON = 0x3a;
 
-/** Header identities the routing path needs; everything else is OTHER. */
+/** token characters (RFC 3261 25.1): alphanum and - . ! % * _ + ` ' ~ */
+const TOKEN = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
+for (const ch of "-.!%*_+`'~") TOKEN[ch.charCodeAt(0)] = 1;
+
+function isToken(c: number): boolean {
+  return c < 256 && TOKEN[c] === 1;
+}
+function isWs(c: number): boolean {
+  return c === SP || c === HT || c === CR || c === LF;
+}
+
+/** Header identities the proxy reads; everything else is OTHER. */
 const enum H {
   OTHER,
   VIA,
@@ -27,6 +56,7 @@ const enum H {
   TO,
   MAX_FORWARDS,
   CONTENT_LENGTH,
+  PROXY_REQUIRE,
 }
 
 const COMPACT: Record<string, string> = {
@@ -64,7 +94,15 @@ const CANONICAL: Record<string, string> = {
   'content-type': 'Content-Type',
   contact: 'Contact',
   'www-authenticate': 'WWW-Authenticate',
+  'proxy-require': 'Proxy-Require',
+  'reply-to': 'Reply-To',
 };
+
+// Buffer#latin1Slice skips toString's argument checks; it is not in @types/node.
+type Latin1 = { latin1Slice(start: number, end: number): string };
+function latin1(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as Latin1).latin1Slice(start, end);
+}
 
 function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
@@ -76,7 +114,7 @@ function eqWord(buf: Buffer, start: number, word: string): boolean {
   return true;
 }
 
-/** Identify a header name in buf[start, end) (already trimmed) by length first: no string is built. */
+/** Identify a header name in buf[start, end) by length and first byte: no string is built. */
 function identify(buf: Buffer, start: number, end: number): H {
   const len = end - start;
   const c = lower(buf[start]!);
@@ -102,6 +140,8 @@ function identify(buf: Buffer, start: number, end: number): H {
       return c === 0x63 && eqWord(buf, start, 'call-id') ? H.CALL_ID : H.OTHER;
     case 12:
       return c === 0x6d && eqWord(buf, start, 'max-forwards') ? H.MAX_FORWARDS : H.OTHER;
+    case 13:
+      return c === 0x70 && eqWord(buf, start, 'proxy-require') ? H.PROXY_REQUIRE : H.OTHER;
     case 14:
       return c === 0x63 && eqWord(buf, start, 'content-length') ? H.CONTENT_LENGTH : H.OTHER;
     default:
@@ -116,19 +156,25 @@ export function canonicalName(raw: string): string {
   return raw.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
 }
 
-/** Split a header value on commas that are outside quotes and angle brackets. */
+/** Split a header value on commas outside quotes and angle brackets (one linear pass). */
 export function splitCommas(value: string): string[] {
-  if (value.indexOf(',') < 0) return [value.trim()];
+  if (value.indexOf(',') < 0) {
+    const v = value.trim();
+    return v ? [v] : [];
+  }
   const out: string[] = [];
-  let depth = 0;
+  let angle = false;
   let quoted = false;
   let from = 0;
   for (let i = 0; i < value.length; i++) {
     const ch = value.charCodeAt(i);
-    if (ch === 0x22 && value.charCodeAt(i - 1) !== 0x5c) quoted = !quoted;
-    else if (!quoted && ch === 0x3c) depth++;
-    else if (!quoted && ch === 0x3e) depth--;
-    else if (!quoted && depth === 0 && ch === 0x2c) {
+    if (quoted) {
+      if (ch === 0x5c) i++;
+      else if (ch === 0x22) quoted = false;
+    } else if (ch === 0x22) quoted = true;
+    else if (ch === 0x3c) angle = true;
+    else if (ch === 0x3e) angle = false;
+    else if (!angle && ch === 0x2c) {
       out.push(value.slice(from, i).trim());
       from = i + 1;
     }
@@ -137,202 +183,650 @@ export function splitCommas(value: string): string[] {
   return out.filter((v) => v.length > 0);
 }
 
-const VIA_RE = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?:\s*:\s*(\d{1,5}))?\s*(;.*)?$/;
-
-export function parseVia(value: string): Via | undefined {
-  const m = VIA_RE.exec(value);
-  if (!m) return undefined;
-  const port = m[3] ? Number(m[3]) : 5060;
-  if (port < 1 || port > 65535) return undefined;
-  const via: Via = { value, transport: m[1]!.toUpperCase(), host: m[2]!, port, branch: '' };
-  const params = m[4];
-  if (params) {
-    for (const p of params.split(';')) {
-      const eq = p.indexOf('=');
-      const key = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
-      const val = eq < 0 ? '' : p.slice(eq + 1).trim();
-      if (key === 'branch') via.branch = val;
-      else if (key === 'received') via.received = val;
-      else if (key === 'rport') via.rport = val === '' ? true : Number(val);
-    }
-  }
-  return via;
+/** splitCommas, refusing (undefined) more than MAX_VALUES values. */
+function splitLimited(value: string): string[] | undefined {
+  const out = splitCommas(value);
+  return out.length > MAX_VALUES ? undefined : out;
 }
 
-const TAG_RE = /;\s*tag\s*=\s*([^;\s,>]+)/i;
+/** Commas in buf[start, end): a cheap bound on the values of a lazily read line. */
+function commas(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end && n < MAX_VALUES; i++) if (buf[i] === 0x2c) n++;
+  return n;
+}
+
+function skipWs(s: string, i: number): number {
+  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+function tokenEnd(s: string, i: number): number {
+  while (i < s.length && isToken(s.charCodeAt(i))) i++;
+  return i;
+}
+/** End of a quoted-string starting at s[i] === '"' (index after the closing quote), or -1. */
+function quotedEnd(s: string, i: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return -1;
+}
+
+function parsePort(s: string, i: number): { port: number; end: number } | undefined {
+  let v = 0;
+  let j = i;
+  while (j < s.length && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39) {
+    v = v * 10 + s.charCodeAt(j) - 0x30;
+    if (v > 65535) return undefined;
+    j++;
+  }
+  return j === i || v === 0 ? undefined : { port: v, end: j };
+}
+
+/**
+ * Parse one via-parm of `s` starting at `from` (RFC 3261 20.42, LWS allowed around '/', ':', ';'
+ * and '='). Returns the Via and the index after the ',' that ends it (or s.length), or undefined.
+ */
+export function parseViaAt(s: string, from: number): { via: Via; next: number } | undefined {
+  let i = skipWs(s, from);
+  const start = i;
+  // sent-protocol: "SIP" SLASH version SLASH transport (SLASH may have LWS around it).
+  if ((s.charCodeAt(i) | 0x20) !== 0x73 || (s.charCodeAt(i + 1) | 0x20) !== 0x69 || (s.charCodeAt(i + 2) | 0x20) !== 0x70) return undefined;
+  i = skipWs(s, i + 3);
+  if (s.charCodeAt(i) !== 0x2f) return undefined;
+  i = skipWs(s, i + 1);
+  const vEnd0 = tokenEnd(s, i);
+  if (vEnd0 === i) return undefined;
+  const version = s.slice(i, vEnd0);
+  i = skipWs(s, vEnd0);
+  if (s.charCodeAt(i) !== 0x2f) return undefined;
+  i = skipWs(s, i + 1);
+  const tEnd = tokenEnd(s, i);
+  if (tEnd === i) return undefined;
+  let transport = s.slice(i, tEnd);
+  for (let k = i; k < tEnd; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0x61 && c <= 0x7a) {
+      transport = transport.toUpperCase();
+      break;
+    }
+  }
+  i = tEnd;
+  const afterProto = i;
+  i = skipWs(s, i);
+  if (i === afterProto) return undefined; // LWS before sent-by
+  let hostEnd: number;
+  if (s.charCodeAt(i) === 0x5b) {
+    hostEnd = s.indexOf(']', i);
+    if (hostEnd < 0) return undefined;
+    hostEnd++;
+  } else {
+    hostEnd = i;
+    while (hostEnd < s.length) {
+      const c = s.charCodeAt(hostEnd);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f)) break;
+      hostEnd++;
+    }
+  }
+  if (hostEnd === i) return undefined;
+  const via: Via = { value: '', version, transport, host: s.slice(i, hostEnd), port: 5060, portGiven: false, branch: '' };
+  i = skipWs(s, hostEnd);
+  if (s.charCodeAt(i) === COLON) {
+    const p = parsePort(s, skipWs(s, i + 1));
+    if (!p) return undefined;
+    via.port = p.port;
+    via.portGiven = true;
+    i = skipWs(s, p.end);
+  }
+  let nParams = 0;
+  while (s.charCodeAt(i) === 0x3b) {
+    if (++nParams > MAX_PARAMS) return undefined;
+    i = skipWs(s, i + 1);
+    const nameEnd = tokenEnd(s, i);
+    if (nameEnd === i) return undefined; // ";;" or a trailing ';'
+    // Only branch, received and rport matter: compare by length first, build no string otherwise.
+    const len = nameEnd - i;
+    const name = len === 6 || len === 8 || len === 5 ? s.slice(i, nameEnd).toLowerCase() : '';
+    i = skipWs(s, nameEnd);
+    let value: string | undefined;
+    if (s.charCodeAt(i) === 0x3d) {
+      i = skipWs(s, i + 1);
+      let vEnd: number;
+      if (s.charCodeAt(i) === 0x22) vEnd = quotedEnd(s, i);
+      else if (s.charCodeAt(i) === 0x5b) vEnd = s.indexOf(']', i) + 1;
+      else {
+        vEnd = i;
+        while (vEnd < s.length && (isToken(s.charCodeAt(vEnd)) || s.charCodeAt(vEnd) === COLON)) vEnd++;
+      }
+      if (vEnd <= i) return undefined;
+      value = s.slice(i, vEnd);
+      i = skipWs(s, vEnd);
+    }
+    if (name === 'branch') {
+      if (value === undefined) return undefined;
+      via.branch = value;
+    } else if (name === 'received') via.received = value ?? '';
+    else if (name === 'rport') {
+      if (value === undefined) via.rport = true;
+      else {
+        const p = parsePort(value, 0);
+        if (!p || p.end !== value.length) return undefined;
+        via.rport = p.port;
+      }
+    }
+  }
+  let end = i;
+  while (end > start && isWs(s.charCodeAt(end - 1))) end--;
+  if (i < s.length) {
+    if (s.charCodeAt(i) !== 0x2c) return undefined;
+    i++;
+    if (skipWs(s, i) >= s.length) return undefined; // a trailing comma
+  }
+  via.value = s.slice(start, end);
+  return { via, next: i };
+}
+
+/** Parse a whole Via value (one or more via-parms); undefined when any is malformed. */
+export function parseVias(value: string): Via[] | undefined {
+  const out: Via[] = [];
+  let i = 0;
+  while (i < value.length) {
+    const r = parseViaAt(value, i);
+    if (!r) return undefined;
+    out.push(r.via);
+    i = r.next;
+  }
+  return out.length ? out : undefined;
+}
+
+/** Back-compat: the first via-parm of a value. */
+export function parseVia(value: string): Via | undefined {
+  const r = parseViaAt(value, 0);
+  return r && r.next >= value.length ? r.via : undefined;
+}
+
+export interface NameAddrInfo {
+  tag: string;
+  uri: string;
+}
+
+/**
+ * Walk a From/To/Contact/Route value (name-addr or addr-spec, then ;params) in one linear pass.
+ * Lenient (lazy mode): checks the structure a proxy relies on (quotes closed, <...> closed, no
+ * stray comma or character outside them) and reads the tag. Strict (full mode) also checks the
+ * display name, that <...> holds a URI with no spaces, and that an addr-spec has no '?' or ','.
+ */
+export function scanNameAddr(s: string, strict: boolean): NameAddrInfo | undefined {
+  const n = s.length;
+  let i = skipWs(s, 0);
+  let uri: string;
+  if (s.charCodeAt(i) === 0x22) {
+    const q = quotedEnd(s, i);
+    if (q < 0) return undefined;
+    i = skipWs(s, q);
+    if (s.charCodeAt(i) !== 0x3c) return undefined;
+  } else {
+    let j = i;
+    while (j < n) {
+      const c = s.charCodeAt(j);
+      if (c === 0x3c || !(isToken(c) || isWs(c))) break;
+      j++;
+    }
+    const c = j < n ? s.charCodeAt(j) : -1;
+    if (c === COLON || (!strict && (c === -1 || c === 0x3b))) {
+      // addr-spec: the URI runs to the first ';' (it may not contain one, RFC 3261 20.10).
+      if (strict && schemeLength(s.slice(i)) === 0) return undefined;
+      let e = s.indexOf(';', j);
+      if (e < 0) e = n;
+      uri = s.slice(i, e).trim();
+      if (strict && !validAddrSpec(uri)) return undefined;
+      if (!strict && uri.indexOf(',') >= 0) return undefined;
+      return params(s, e, uri);
+    }
+    if (j >= n || s.charCodeAt(j) !== 0x3c) return undefined;
+    i = j;
+  }
+  const close = s.indexOf('>', i + 1);
+  if (close < 0) return undefined;
+  uri = s.slice(i + 1, close);
+  if (strict && !validUriText(uri)) return undefined;
+  return params(s, close + 1, uri);
+}
+
+function validUriText(uri: string): boolean {
+  if (uri.length === 0 || isWs(uri.charCodeAt(0)) || isWs(uri.charCodeAt(uri.length - 1))) return false;
+  return classifyUri(uri) !== 'invalid';
+}
+
+function validAddrSpec(uri: string): boolean {
+  if (!validUriText(uri) || uri.indexOf(',') >= 0 || uri.indexOf('?') >= 0) return false;
+  return true;
+}
+
+function params(s: string, from: number, uri: string): NameAddrInfo | undefined {
+  let tag = '';
+  let i = skipWs(s, from);
+  let n = 0;
+  while (i < s.length) {
+    if (s.charCodeAt(i) !== 0x3b || ++n > MAX_PARAMS) return undefined;
+    i = skipWs(s, i + 1);
+    const nameEnd = tokenEnd(s, i);
+    if (nameEnd === i) return undefined;
+    const isTag = nameEnd - i === 3 && s.slice(i, nameEnd).toLowerCase() === 'tag';
+    i = skipWs(s, nameEnd);
+    if (s.charCodeAt(i) === 0x3d) {
+      i = skipWs(s, i + 1);
+      let vEnd: number;
+      if (s.charCodeAt(i) === 0x22) vEnd = quotedEnd(s, i);
+      else if (s.charCodeAt(i) === 0x5b) vEnd = s.indexOf(']', i) + 1;
+      else vEnd = tokenEnd(s, i);
+      if (vEnd <= i) return undefined;
+      if (isTag) tag = s.slice(i, vEnd);
+      i = skipWs(s, vEnd);
+    }
+  }
+  return { tag, uri };
+}
 
 /** The tag parameter of a From/To value: header params only, never a URI param inside <...>. */
 export function tagOf(value: string): string {
-  const close = value.lastIndexOf('>');
-  const m = TAG_RE.exec(close >= 0 ? value.slice(close + 1) : value);
-  return m ? m[1]! : '';
+  return scanNameAddr(value, false)?.tag ?? '';
 }
 
-const METHOD_RE = /^[A-Za-z0-9.!%*_+`'~-]+$/;
-const URI_RE = /^(sips?|tel):[^\s]+$/i;
-const NAME_ADDR_RE = /^\s*(?:(?:"(?:[^"\\]|\\.)*"|[^<"]*?)\s*<((?:sips?|tel):[^>\s]+)>|((?:sips?|tel):[^;\s]+))\s*(;.*)?$/i;
+/** Unfolded, trimmed text of buf[start, end) (folding is CRLF followed by SP/HT, RFC 3261 7.3.1). */
+function text(buf: Buffer, start: number, end: number): string {
+  const raw = latin1(buf, start, end);
+  const folded = raw.indexOf('\n') >= 0 ? raw.replace(/\r?\n[ \t]+/g, ' ') : raw;
+  return folded.trim();
+}
 
-function headerValue(buf: Buffer, colon: number, end: number, folded: boolean): string {
-  const raw = buf.toString('latin1', colon + 1, end);
-  return (folded ? raw.replace(/\r?\n[ \t]+/g, ' ') : raw).trim();
+/** A decimal number from bytes, LWS around it allowed; -1 when not a number or above max. */
+function uintFrom(buf: Buffer, start: number, end: number, max: number): number {
+  let i = start;
+  while (i < end && isWs(buf[i]!)) i++;
+  let e = end;
+  while (e > i && isWs(buf[e - 1]!)) e--;
+  if (i === e) return -1;
+  let v = 0;
+  for (; i < e; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+    if (v > max) return -1;
+  }
+  return v;
 }
 
 function lineEnd(buf: Buffer, nl: number): number {
   return nl > 0 && buf[nl - 1] === CR ? nl - 1 : nl;
 }
 
+/** A Via or Route header line; its values are split on first use. */
+class ValueLine implements MultiValueLine {
+  private cached?: string[];
+  constructor(
+    readonly span: Span,
+    private readonly buf: Buffer,
+    private readonly valueStart: number,
+    private readonly valueEnd: number,
+  ) {}
+  get values(): string[] {
+    return (this.cached ??= splitCommas(text(this.buf, this.valueStart, this.valueEnd)));
+  }
+  get value(): string {
+    return text(this.buf, this.valueStart, this.valueEnd);
+  }
+}
+
+interface ValueRange {
+  start: number;
+  end: number;
+}
+
+class Message implements SipMessage {
+  isRequest = true;
+  method = '';
+  requestUri = '';
+  status = 0;
+  reason = '';
+  startLineEnd = 0;
+  headersEnd = -1;
+  bodyStart = -1;
+  viaLines: ValueLine[] = [];
+  routeLines: ValueLine[] = [];
+  cseq = -1;
+  cseqMethod = '';
+  maxForwards: number | undefined = undefined;
+  contentLength = -1;
+  spans: SipMessage['spans'] = {};
+  headerCount = 0;
+  headers?: Header[];
+  /** Request-URI as parsed (requests with a SIP URI). */
+  uri?: SipUri;
+  topVia?: Via;
+  /** Lazy mode: the top Via line's text and where its second value starts (its length if none). */
+  topViaText?: string;
+  topViaNext = 0;
+  /** Value ranges (after the colon) of headers read on demand. */
+  callIdRange?: ValueRange;
+  fromRange?: ValueRange;
+  toRange?: ValueRange;
+  proxyRequireRanges?: ValueRange[];
+  private cachedVias?: Via[];
+  /** Full mode: every Via value, parsed while scanning. */
+  cachedViasFull?: Via[];
+  private cachedViaCount = -1;
+  private cachedCallId?: string;
+  private cachedFromTag?: string;
+  private cachedToTag?: string;
+  /** Writer cache: the shared middle of a forwarded request (one fork builds it once). */
+  forwardCache?: { rr: string; removeTopRoute: boolean; head: Buffer };
+
+  constructor(
+    readonly buf: Buffer,
+    readonly mode: ParseMode,
+  ) {
+    if (mode === 'full') this.headers = [];
+  }
+
+  get vias(): Via[] {
+    if (this.cachedVias) return this.cachedVias;
+    const out: Via[] = this.topVia ? [this.topVia] : [];
+    // The second value: after the top one on the same line, or first on the next Via line.
+    const first = this.viaLines[0];
+    if (first && this.topVia) {
+      if (this.topViaText !== undefined && this.topViaNext < this.topViaText.length) {
+        const second = parseViaAt(this.topViaText, this.topViaNext);
+        if (second) out.push(second.via);
+      } else if (this.viaLines[1]) {
+        const second = parseViaAt(this.viaLines[1].value, 0);
+        if (second) out.push(second.via);
+      }
+    }
+    return (this.cachedVias = out);
+  }
+  set vias(v: Via[]) {
+    this.cachedVias = v;
+  }
+
+  get viaCount(): number {
+    if (this.cachedViaCount < 0) {
+      let n = 0;
+      for (const l of this.viaLines) n += l.values.length;
+      this.cachedViaCount = n;
+    }
+    return this.cachedViaCount;
+  }
+  set viaCount(n: number) {
+    this.cachedViaCount = n;
+  }
+
+  get callId(): string {
+    if (this.cachedCallId === undefined) this.cachedCallId = this.callIdRange ? text(this.buf, this.callIdRange.start, this.callIdRange.end) : '';
+    return this.cachedCallId;
+  }
+  get fromTag(): string {
+    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromRange ? tagOf(text(this.buf, this.fromRange.start, this.fromRange.end)) : '';
+    return this.cachedFromTag;
+  }
+  set fromTag(t: string) {
+    this.cachedFromTag = t;
+  }
+  get toTag(): string {
+    if (this.cachedToTag === undefined) this.cachedToTag = this.toRange ? tagOf(text(this.buf, this.toRange.start, this.toRange.end)) : '';
+    return this.cachedToTag;
+  }
+  set toTag(t: string) {
+    this.cachedToTag = t;
+  }
+  get proxyRequire(): string[] {
+    if (!this.proxyRequireRanges) return [];
+    const out: string[] = [];
+    for (const r of this.proxyRequireRanges) out.push(...splitCommas(text(this.buf, r.start, r.end)));
+    return out;
+  }
+}
+
+const VERSION = 'SIP/2.0';
+
+/** Parse the start line in buf[pos, end): fills the message, returns '' or the error text (and status). */
+function startLine(buf: Buffer, pos: number, end: number, msg: Message): { error: string; status: number; fatal: boolean } {
+  if (end - pos >= 8 && eqWord(buf, pos, 'sip/')) {
+    msg.isRequest = false;
+    // SIP/2.0 SP 3DIGIT SP Reason-Phrase; a liberal receiver accepts a missing SP after the code.
+    if (latin1(buf, pos, pos + 8) !== 'SIP/2.0 ') return { error: 'bad status line', status: 0, fatal: true };
+    let code = 0;
+    let i = pos + 8;
+    for (let k = 0; k < 3; k++, i++) {
+      const c = buf[i];
+      if (c === undefined || i >= end || c < 0x30 || c > 0x39) return { error: 'bad status line', status: 0, fatal: true };
+      code = code * 10 + c - 0x30;
+    }
+    if (code < 100 || code > 699 || (i < end && buf[i] !== SP)) return { error: 'bad status line', status: 0, fatal: true };
+    msg.status = code;
+    msg.reason = i < end ? buf.toString('utf8', i + 1, end) : '';
+    return { error: '', status: 0, fatal: false };
+  }
+  // Method SP Request-URI SP SIP-Version, single spaces (RFC 4475 lwsstart, trws, lwsruri: 400).
+  let i = pos;
+  while (i < end && isToken(buf[i]!)) i++;
+  if (i === pos || i >= end || buf[i] !== SP) return { error: 'bad request line', status: 0, fatal: true };
+  msg.method = latin1(buf, pos, i);
+  const uriStart = i + 1;
+  const sp2 = buf.indexOf(SP, uriStart);
+  if (sp2 < 0 || sp2 >= end || sp2 === uriStart) return { error: 'Bad Request-Line', status: 400, fatal: false };
+  msg.requestUri = latin1(buf, uriStart, sp2);
+  const version = latin1(buf, sp2 + 1, end);
+  if (version.length === 0 || version.indexOf(' ') >= 0 || version.indexOf('\t') >= 0) return { error: 'Bad Request-Line', status: 400, fatal: false };
+  if (version !== VERSION) {
+    if (isVersion(version)) return { error: 'Version Not Supported', status: 505, fatal: false };
+    return { error: 'Bad Request-Line', status: 400, fatal: false };
+  }
+  const uri = parseUri(msg.requestUri);
+  if (uri) {
+    if (uri.headers.length > 0) return { error: 'Bad Request-URI (headers are not allowed in a Request-URI)', status: 400, fatal: false };
+    msg.uri = uri;
+    return { error: '', status: 0, fatal: false };
+  }
+  if (classifyUri(msg.requestUri) === 'other') return { error: 'Unsupported URI Scheme', status: 416, fatal: false };
+  return { error: 'Bad Request-URI', status: 400, fatal: false };
+}
+
+/** "SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive name. */
+function isVersion(v: string): boolean {
+  if (v.length < 7 || v.slice(0, 4).toUpperCase() !== 'SIP/') return false;
+  const dot = v.indexOf('.', 4);
+  if (dot <= 4 || dot === v.length - 1) return false;
+  for (let i = 4; i < v.length; i++) if (i !== dot && (v.charCodeAt(i) < 0x30 || v.charCodeAt(i) > 0x39)) return false;
+  return true;
+}
+
+/** Counts of the headers that may appear once (RFC 3261 7.3.1 / RFC 4475 multi01, mcl01). */
+const ONCE_NAMES: Partial<Record<H, string>> = {
+  [H.CALL_ID]: 'Call-ID',
+  [H.CSEQ]: 'CSeq',
+  [H.FROM]: 'From',
+  [H.TO]: 'To',
+  [H.MAX_FORWARDS]: 'Max-Forwards',
+  [H.CONTENT_LENGTH]: 'Content-Length',
+};
+
 /**
- * Parse one datagram. Throws SipParseError; `answerable` tells whether a 400 can be sent
- * (a request whose top Via, Call-ID, CSeq, From and To were found).
+ * Parse one datagram. Throws SipParseError; `answerable` tells whether an error response can be
+ * sent (a request other than ACK whose top Via parsed and that has a CSeq line), `status` which.
  */
 export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
   if (buf.length > MAX_DATAGRAM_BYTES) throw new SipParseError('datagram too large', false);
   if (buf.length < 12) throw new SipParseError('datagram too short', false);
 
-  // Start line. RFC 3261 7.5: tolerate leading CRLFs (keep-alives are handled by the transport).
+  // RFC 3261 7.5: tolerate leading CRLFs (keep-alives are handled by the transport).
   let pos = 0;
   while (pos < buf.length && (buf[pos] === CR || buf[pos] === LF)) pos++;
   const firstNl = buf.indexOf(LF, pos);
   if (firstNl < 0) throw new SipParseError('no line end', false);
-  const startLine = buf.toString('latin1', pos, lineEnd(buf, firstNl));
-  const msg: SipMessage = {
-    buf,
-    mode,
-    isRequest: true,
-    method: '',
-    requestUri: '',
-    status: 0,
-    reason: '',
-    startLineEnd: firstNl + 1,
-    headersEnd: -1,
-    bodyStart: -1,
-    viaLines: [],
-    vias: [],
-    viaCount: 0,
-    routeLines: [],
-    callId: '',
-    cseq: -1,
-    cseqMethod: '',
-    fromTag: '',
-    toTag: '',
-    maxForwards: undefined,
-    contentLength: -1,
-    spans: {},
-    headerCount: 0,
-    headers: mode === 'full' ? [] : undefined,
-  };
-  let startLineError = '';
-  if (startLine.startsWith('SIP/')) {
-    msg.isRequest = false;
-    const m = /^SIP\/2\.0 ([1-6]\d\d) ?(.*)$/.exec(startLine);
-    if (!m) throw new SipParseError('bad status line', false);
-    msg.status = Number(m[1]);
-    msg.reason = m[2]!;
-  } else {
-    const sp1 = startLine.indexOf(' ');
-    const sp2 = startLine.lastIndexOf(' ');
-    if (sp1 <= 0 || sp2 <= sp1) throw new SipParseError('bad request line', false);
-    msg.method = startLine.slice(0, sp1);
-    msg.requestUri = startLine.slice(sp1 + 1, sp2);
-    const version = startLine.slice(sp2 + 1);
-    if (!METHOD_RE.test(msg.method)) throw new SipParseError('bad method', false);
-    if (version !== 'SIP/2.0') startLineError = version.startsWith('SIP/') ? 'Version Not Supported' : 'Bad Request-Line';
-    else if (!URI_RE.test(msg.requestUri)) startLineError = 'Bad Request-URI';
-  }
+  const msg = new Message(buf, mode);
+  msg.startLineEnd = firstNl + 1;
+  const sl = startLine(buf, pos, lineEnd(buf, firstNl), msg);
+  if (sl.fatal) throw new SipParseError(sl.error, false);
+  let errors = '';
+  const full = mode === 'full';
+  let seen = 0; // bit per H: single-valued header already seen
 
-  // Header lines. A header is finished when the next line does not start with SP/HT (folding).
+  // Header lines. A header ends where the next line does not start with SP/HT (folding).
   let lineStart = firstNl + 1;
   let hStart = -1;
-  let hColon = -1;
+  let hValue = -1; // index after the colon
   let hId = H.OTHER;
-  let hFolded = false;
-  let errors = '';
+  let hNameEnd = -1;
   const finish = (end: number): void => {
-    // [hStart, end) is the whole header incl. its CRLF(s); value runs to the last line end.
-    msg.headerCount++;
-    if (msg.headerCount > MAX_HEADERS) throw new SipParseError('too many headers', false);
+    // [hStart, end) is the whole header incl. its CRLF(s); the value runs to the last line end.
+    if (++msg.headerCount > MAX_HEADERS) throw new SipParseError('too many headers', false);
     const valueEnd = lineEnd(buf, end - 1);
     const span: Span = { start: hStart, end };
     let value: string | undefined;
-    if (msg.headers) {
-      let nameEnd = hColon;
-      while (nameEnd > hStart && (buf[nameEnd - 1] === SP || buf[nameEnd - 1] === HT)) nameEnd--;
-      const name = canonicalName(buf.toString('latin1', hStart, nameEnd));
-      value = headerValue(buf, hColon, valueEnd, hFolded);
-      msg.headers.push({ name, value } satisfies Header);
-      if (name === 'Contact' && value !== '*') {
-        for (const c of splitCommas(value)) if (!NAME_ADDR_RE.test(c)) errors ||= 'Bad Contact';
+    if (full) {
+      const name = canonicalName(latin1(buf, hStart, hNameEnd));
+      value = text(buf, hValue, valueEnd);
+      msg.headers!.push({ name, value });
+      if (hId === H.OTHER) {
+        if (name === 'Contact' && value !== '*') {
+          const list = splitLimited(value);
+          if (!list) errors ||= 'Too many Contact values';
+          else for (const c of list) if (!scanNameAddr(c, true)) errors ||= 'Bad Contact';
+        } else if (name === 'Record-Route' || name === 'Reply-To') {
+          const list = splitLimited(value);
+          if (!list) errors ||= `Too many ${name} values`;
+          else for (const c of list) if (!scanNameAddr(c, true)) errors ||= `Bad ${name}`;
+        }
       }
     }
-    switch (hId) {
-      case H.OTHER:
-        return;
-      case H.VIA: {
-        value ??= headerValue(buf, hColon, valueEnd, hFolded);
-        const values = splitCommas(value);
-        msg.viaLines.push({ span, values } satisfies MultiValueLine);
-        for (const v of values) {
-          // Only the top two are needed: ours (on responses) and the one to send to next.
-          if (msg.viaCount < 2) {
-            const via = parseVia(v);
-            if (!via) errors ||= 'Bad Via';
-            else msg.vias.push(via);
-          }
-          msg.viaCount++;
-        }
+    if (hId === H.OTHER) return;
+    const once = ONCE_NAMES[hId];
+    if (once) {
+      // A second one is an error (400); the first one stays what a response copies.
+      if (seen & (1 << hId)) {
+        errors ||= `Multiple ${once} headers`;
         return;
       }
-      case H.ROUTE:
-        value ??= headerValue(buf, hColon, valueEnd, hFolded);
-        msg.routeLines.push({ span, values: splitCommas(value) });
+      seen |= 1 << hId;
+    }
+    switch (hId) {
+      case H.VIA: {
+        const line = new ValueLine(span, buf, hValue, valueEnd);
+        msg.viaLines.push(line);
+        if (commas(buf, hValue, valueEnd) >= MAX_VALUES) {
+          if (!msg.topVia) throw new SipParseError('too many Via values', false, msg);
+          errors ||= 'Too many Via values';
+          return;
+        }
+        if (full) {
+          const vias = parseVias(value!);
+          if (vias) {
+            if (!msg.topVia) msg.topVia = vias[0];
+            (msg.cachedViasFull ??= []).push(...vias);
+            return;
+          }
+          errors ||= 'Bad Via';
+          if (msg.topVia) return;
+        } else if (msg.topVia) return;
+        const top = text(buf, hValue, valueEnd);
+        const r = parseViaAt(top, 0);
+        if (r) {
+          msg.topVia = r.via;
+          msg.topViaText = top;
+          msg.topViaNext = r.next;
+          return;
+        }
+        // Broken parameters (RFC 4475 badinv01): still answerable when sent-by itself parses.
+        const semi = top.indexOf(';');
+        const bare = semi > 0 ? parseViaAt(top.slice(0, semi), 0) : undefined;
+        if (!bare) throw new SipParseError('bad top Via', false, msg);
+        msg.topVia = bare.via;
+        (msg.cachedViasFull ??= []).push(bare.via);
+        errors ||= 'Bad Via';
         return;
+      }
+      case H.ROUTE: {
+        const line = new ValueLine(span, buf, hValue, valueEnd);
+        msg.routeLines.push(line);
+        if (commas(buf, hValue, valueEnd) >= MAX_VALUES) {
+          errors ||= 'Too many Route values';
+          return;
+        }
+        if (full) for (const r of line.values) if (!scanNameAddr(r, true)) errors ||= 'Bad Route';
+        return;
+      }
       case H.CALL_ID:
-        msg.callId = value ?? headerValue(buf, hColon, valueEnd, hFolded);
+        msg.callIdRange = { start: hValue, end: valueEnd };
         msg.spans.callId = span;
+        if (full && value!.length === 0) errors ||= 'Bad Call-ID';
         return;
       case H.CSEQ: {
-        value ??= headerValue(buf, hColon, valueEnd, hFolded);
         msg.spans.cseq = span;
-        const m = /^(\d{1,10})\s+([A-Za-z0-9.!%*_+`'~-]+)$/.exec(value);
-        if (!m || Number(m[1]) > 0xffffffff) errors ||= 'Bad CSeq';
+        // 1*DIGIT LWS Method; the number is below 2**31 (RFC 3261 8.1.1.5, RFC 4475 scalar02).
+        let i = hValue;
+        while (i < valueEnd && isWs(buf[i]!)) i++;
+        const numStart = i;
+        while (i < valueEnd && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+        const num = i > numStart ? uintFrom(buf, numStart, i, MAX_CSEQ) : -1;
+        const lws = i;
+        while (i < valueEnd && isWs(buf[i]!)) i++;
+        const mStart = i;
+        while (i < valueEnd && isToken(buf[i]!)) i++;
+        const mEnd = i;
+        while (i < valueEnd && isWs(buf[i]!)) i++;
+        if (num < 0 || lws === mStart || mStart === mEnd || i !== valueEnd) errors ||= 'Bad CSeq';
         else {
-          msg.cseq = Number(m[1]);
-          msg.cseqMethod = m[2]!;
+          msg.cseq = num;
+          msg.cseqMethod = latin1(buf, mStart, mEnd);
         }
         return;
       }
       case H.FROM:
       case H.TO: {
-        value ??= headerValue(buf, hColon, valueEnd, hFolded);
+        const range = { start: hValue, end: valueEnd };
         if (hId === H.FROM) {
+          msg.fromRange = range;
           msg.spans.from = span;
-          msg.fromTag = tagOf(value);
         } else {
+          msg.toRange = range;
           msg.spans.to = span;
-          msg.toTag = tagOf(value);
         }
-        if (mode === 'full' && !NAME_ADDR_RE.test(value)) errors ||= hId === H.FROM ? 'Bad From' : 'Bad To';
+        // Requests: read the tags now (routing needs the To tag) and refuse broken structure.
+        // Responses: only full mode looks (matching needs neither).
+        if (!msg.isRequest && !full) return;
+        const info = scanNameAddr(value ?? text(buf, hValue, valueEnd), full);
+        if (!info) errors ||= hId === H.FROM ? 'Bad From' : 'Bad To';
+        else if (hId === H.FROM) msg.fromTag = info.tag;
+        else msg.toTag = info.tag;
         return;
       }
       case H.MAX_FORWARDS: {
-        value ??= headerValue(buf, hColon, valueEnd, hFolded);
         msg.spans.maxForwards = span;
-        if (!/^\d{1,3}$/.test(value) || Number(value) > 255) errors ||= 'Bad Max-Forwards';
-        else msg.maxForwards = Number(value);
+        const v = uintFrom(buf, hValue, valueEnd, 255);
+        if (v < 0) errors ||= 'Bad Max-Forwards';
+        else msg.maxForwards = v;
         return;
       }
       case H.CONTENT_LENGTH: {
-        value ??= headerValue(buf, hColon, valueEnd, hFolded);
         msg.spans.contentLength = span;
-        if (!/^\d{1,9}$/.test(value)) errors ||= 'Bad Content-Length';
-        else msg.contentLength = Number(value);
+        const v = uintFrom(buf, hValue, valueEnd, MAX_DATAGRAM_BYTES);
+        if (v < 0) errors ||= 'Bad Content-Length';
+        else msg.contentLength = v;
         return;
       }
+      case H.PROXY_REQUIRE:
+        (msg.proxyRequireRanges ??= []).push({ start: hValue, end: valueEnd });
+        return;
     }
   };
 
+  let lines = 0;
   for (;;) {
     if (lineStart >= buf.length) throw new SipParseError('no end of headers', false, msg);
+    if (++lines > MAX_HEADER_LINES) throw new SipParseError('too many header lines', false, msg);
     const nl = buf.indexOf(LF, lineStart);
     if (nl < 0) throw new SipParseError('no end of headers', false, msg);
     const first = buf[lineStart]!;
@@ -343,53 +837,57 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       break;
     }
     if (first === SP || first === HT) {
-      if (hStart < 0) throw new SipParseError('continuation line before any header', false);
-      hFolded = true;
-    } else {
-      if (hStart >= 0) finish(lineStart);
-      const colon = buf.indexOf(COLON, lineStart);
-      if (colon < 0 || colon > nl) {
-        errors ||= 'Header without colon';
-        hStart = -1;
-        lineStart = nl + 1;
-        continue;
-      }
-      let nameEnd = colon;
-      while (nameEnd > lineStart && (buf[nameEnd - 1] === SP || buf[nameEnd - 1] === HT)) nameEnd--;
-      if (nameEnd === lineStart) errors ||= 'Empty header name';
-      hStart = lineStart;
-      hColon = colon;
-      hId = nameEnd > lineStart ? identify(buf, lineStart, nameEnd) : H.OTHER;
-      hFolded = false;
+      if (hStart < 0 && msg.headerCount === 0 && !errors) throw new SipParseError('continuation line before any header', false);
+      lineStart = nl + 1;
+      continue;
     }
+    if (hStart >= 0) finish(lineStart);
+    hStart = -1;
+    // field-name: token, then optional SP/HT, then ':' (RFC 3261 7.3.1). Linear: stops at the first non-token byte.
+    let i = lineStart;
+    while (i < nl && isToken(buf[i]!)) i++;
+    const nameEnd = i;
+    while (i < nl && (buf[i] === SP || buf[i] === HT)) i++;
+    if (nameEnd === lineStart || i >= nl || buf[i] !== COLON) {
+      errors ||= nameEnd === lineStart ? 'Empty header name' : 'Header without colon';
+      lineStart = nl + 1;
+      continue;
+    }
+    hStart = lineStart;
+    hNameEnd = nameEnd;
+    hValue = i + 1;
+    hId = identify(buf, lineStart, nameEnd);
     lineStart = nl + 1;
   }
 
-  if (msg.vias.length === 0) throw new SipParseError('no Via', false, msg);
-  if (!msg.callId) errors ||= 'Missing Call-ID';
-  if (!msg.spans.cseq) errors ||= 'Missing CSeq';
-  if (!msg.spans.from) errors ||= 'Missing From';
-  if (!msg.spans.to) errors ||= 'Missing To';
-  if (!msg.isRequest) msg.method = msg.cseqMethod;
-  else if (!errors && msg.cseqMethod !== msg.method) errors = 'CSeq method does not match';
-  const bodyLength = buf.length - msg.bodyStart;
-  if (msg.contentLength > bodyLength) errors ||= 'Content-Length larger than the datagram';
-  if (msg.contentLength < 0 && !errors) msg.contentLength = bodyLength; // UDP: the datagram ends the body
-  errors = startLineError || errors;
-  if (errors) throw new SipParseError(errors, answerableSoFar(msg), msg);
+  if (full) {
+    // vias[0] is always the top Via, also when a broken Via value was read leniently.
+    const all = msg.cachedViasFull ?? [];
+    if (msg.topVia && all[0] !== msg.topVia) all.unshift(msg.topVia);
+    msg.vias = all;
+  }
+  if (!msg.topVia) throw new SipParseError('no Via', false, msg);
+  if (!msg.isRequest) {
+    msg.method = msg.cseqMethod;
+    if (!msg.spans.cseq || msg.cseq < 0) throw new SipParseError(errors || 'Missing CSeq', false, msg);
+  } else {
+    if (!msg.spans.callId) errors ||= 'Missing Call-ID';
+    if (!msg.spans.cseq) errors ||= 'Missing CSeq';
+    if (!msg.spans.from) errors ||= 'Missing From';
+    if (!msg.spans.to) errors ||= 'Missing To';
+    if (!errors && msg.cseqMethod !== msg.method) errors = 'CSeq method does not match';
+  }
+  const rest = buf.length - msg.bodyStart;
+  if (msg.contentLength > rest) errors ||= 'Content-Length larger than the datagram';
+  if (msg.contentLength < 0 && !errors) msg.contentLength = rest; // UDP: the datagram ends the body
+  const status = sl.error ? sl.status : 400;
+  errors = sl.error || errors;
+  if (errors) throw new SipParseError(errors, answerable(msg), msg, status);
   return msg;
 }
 
-function answerableSoFar(msg: SipMessage): boolean {
-  return (
-    msg.isRequest &&
-    msg.method !== 'ACK' &&
-    msg.vias.length > 0 &&
-    msg.callId !== '' &&
-    msg.spans.cseq !== undefined &&
-    msg.spans.from !== undefined &&
-    msg.spans.to !== undefined
-  );
+function answerable(msg: Message): boolean {
+  return msg.isRequest && msg.method !== 'ACK' && msg.topVia !== undefined && msg.spans.cseq !== undefined;
 }
 
 /** The URI inside a name-addr (<...>) or the addr-spec itself. */
@@ -397,34 +895,10 @@ export function uriOf(nameAddr: string): string {
   const lt = nameAddr.indexOf('<');
   if (lt >= 0) {
     const gt = nameAddr.indexOf('>', lt);
-    return nameAddr.slice(lt + 1, gt < 0 ? undefined : gt);
+    return nameAddr.slice(lt + 1, gt < 0 ? undefined : gt).trim();
   }
   const semi = nameAddr.indexOf(';');
   return (semi < 0 ? nameAddr : nameAddr.slice(0, semi)).trim();
 }
 
-export interface SipUri {
-  scheme: string;
-  user: string;
-  host: string;
-  port: number;
-  params: string;
-}
-
-const SIP_URI_RE = /^(sips?):(?:([^@;?]*)@)?(\[[0-9A-Fa-f:.]+\]|[^:;?>]+)(?::(\d{1,5}))?([;?].*)?$/i;
-
-export function parseSipUri(uri: string): SipUri | undefined {
-  const m = SIP_URI_RE.exec(uri);
-  if (!m) return undefined;
-  const port = m[4] ? Number(m[4]) : 5060;
-  if (port < 1 || port > 65535) return undefined;
-  const user = m[2] ?? '';
-  const colon = user.indexOf(':'); // user:password
-  return {
-    scheme: m[1]!.toLowerCase(),
-    user: colon >= 0 ? user.slice(0, colon) : user,
-    host: m[3]!.toLowerCase(),
-    port,
-    params: m[5] ?? '',
-  };
-}
+export { parseSipUri, classifyUri, unescapeUri, type SipUri } from './sip-uri.js';

@@ -16,77 +16,143 @@ export interface RequestEdits {
   removeTopRoute: boolean;
 }
 
-interface Splice {
-  span: Span;
-  text: string;
+// Constant parts (our Via prefix up to the branch, the Record-Route line) become Buffers once and
+// are copied, not re-encoded, per message. Small and bounded: a proxy has one listen address.
+const constants = new Map<string, Buffer>();
+function constant(text: string): Buffer {
+  let b = constants.get(text);
+  if (!b) {
+    if (constants.size > 64) constants.clear();
+    b = Buffer.from(text, 'latin1');
+    constants.set(text, b);
+  }
+  return b;
 }
 
-function spliced(buf: Buffer, head: string, splices: Splice[], from: number): Buffer {
-  splices.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end); // inserts first
-  const parts: Buffer[] = [Buffer.from(head, 'latin1')];
-  let pos = from;
-  for (const s of splices) {
-    if (s.span.start > pos) parts.push(buf.subarray(pos, s.span.start));
-    if (s.text) parts.push(Buffer.from(s.text, 'latin1'));
-    pos = s.span.end;
-  }
-  if (pos < buf.length) parts.push(buf.subarray(pos));
-  return Buffer.concat(parts);
+/** The body a forwarded message carries: Content-Length bytes, never the datagram's trailing octets (RFC 3261 18.3). */
+function bodyEnd(msg: SipMessage): number {
+  return msg.bodyStart + Math.max(0, msg.contentLength);
 }
 
 function bodyOf(msg: SipMessage): Buffer {
-  return msg.buf.subarray(msg.bodyStart, msg.bodyStart + Math.max(0, msg.contentLength));
+  return msg.buf.subarray(msg.bodyStart, bodyEnd(msg));
 }
 
-export function forwardRequest(msg: SipMessage, edits: RequestEdits): Buffer {
-  const uri = edits.requestUri ?? msg.requestUri;
-  const maxForwards = (msg.maxForwards ?? 71) - 1;
-  let head = `${msg.method} ${uri} SIP/2.0\r\nVia: ${edits.via}\r\n`;
+/** Concatenate into one Buffer allocated once. */
+function join(parts: (Buffer | string)[]): Buffer {
+  let len = 0;
+  for (const p of parts) len += typeof p === 'string' ? p.length : p.length;
+  const out = Buffer.allocUnsafe(len);
+  let at = 0;
+  for (const p of parts) {
+    if (typeof p === 'string') at += out.write(p, at, 'latin1');
+    else at += p.copy(out, at);
+  }
+  return out;
+}
+
+/**
+ * What every branch of a forwarded request shares: all headers after our Via (Record-Route added,
+ * Max-Forwards decremented, the top Route consumed) and the body. Built once per message and edit
+ * set, so a fork of N branches builds it once, not N times (cached on the message).
+ */
+function sharedPart(msg: SipMessage, edits: RequestEdits): Buffer {
+  // Full mode is the general-purpose baseline: it serialises every branch again from its parsed headers.
+  if (msg.mode === 'full' && msg.headers) return serialisedHeaders(msg, edits);
+  const rr = edits.recordRoute ?? '';
+  const cached = msg.forwardCache;
+  if (cached && cached.rr === rr && cached.removeTopRoute === edits.removeTopRoute) return cached.head;
+  const head = splicedHeaders(msg, edits);
+  msg.forwardCache = { rr, removeTopRoute: edits.removeTopRoute, head };
+  return head;
+}
+
+function maxForwardsLine(msg: SipMessage): string {
+  return `Max-Forwards: ${(msg.maxForwards ?? 71) - 1}\r\n`;
+}
+
+/** Full mode: every header serialised again from the parsed list, as a general-purpose stack does. */
+function serialisedHeaders(msg: SipMessage, edits: RequestEdits): Buffer {
   // Record-Route goes right after the Via block, above any Record-Route already there (RFC 3261
   // 16.6 step 4). Keeping the Vias contiguous also lets simple UAs (SIPp) copy them in one piece.
   const rr = edits.recordRoute ? `Record-Route: ${edits.recordRoute}\r\n` : '';
-
-  if (msg.mode === 'full' && msg.headers) {
-    let routeDropped = !edits.removeTopRoute;
-    let mfSeen = false;
-    let rrDone = rr === '';
-    for (const h of msg.headers) {
-      if (!rrDone && h.name !== 'Via') {
-        head += rr;
-        rrDone = true;
-      }
-      if (h.name === 'Max-Forwards') {
-        head += `Max-Forwards: ${maxForwards}\r\n`;
-        mfSeen = true;
-      } else if (h.name === 'Route' && !routeDropped) {
-        routeDropped = true;
-        const rest = h.value.slice(firstCommaOutside(h.value) + 1).trim();
-        if (firstCommaOutside(h.value) >= 0 && rest) head += `Route: ${rest}\r\n`;
-      } else head += `${h.name}: ${h.value}\r\n`;
+  let head = '';
+  let routeDropped = !edits.removeTopRoute;
+  let mfSeen = false;
+  let rrDone = rr === '';
+  for (const h of msg.headers!) {
+    if (!rrDone && h.name !== 'Via') {
+      head += rr;
+      rrDone = true;
     }
-    if (!rrDone) head += rr;
-    if (!mfSeen) head += `Max-Forwards: ${maxForwards}\r\n`;
-    head += '\r\n';
-    return Buffer.concat([Buffer.from(head, 'latin1'), bodyOf(msg)]);
+    if (h.name === 'Max-Forwards') {
+      head += maxForwardsLine(msg);
+      mfSeen = true;
+    } else if (h.name === 'Route' && !routeDropped) {
+      routeDropped = true;
+      const comma = firstCommaOutside(h.value);
+      const rest = comma >= 0 ? h.value.slice(comma + 1).trim() : '';
+      if (rest) head += `Route: ${rest}\r\n`;
+    } else head += `${h.name}: ${h.value}\r\n`;
   }
+  if (!rrDone) head += rr;
+  if (!mfSeen) head += maxForwardsLine(msg);
+  head += '\r\n';
+  return join([head, bodyOf(msg)]);
+}
 
-  const splices: Splice[] = [];
-  if (rr) {
+/** Lazy mode: the received bytes with the few lines we change spliced in; nothing else is read. */
+function splicedHeaders(msg: SipMessage, edits: RequestEdits): Buffer {
+  const buf = msg.buf;
+  const parts: (Buffer | string)[] = [];
+  let pos = msg.startLineEnd;
+  const cut = (at: number, insert: Buffer | string, skipTo: number): void => {
+    if (at > pos) parts.push(buf.subarray(pos, at));
+    if (insert.length) parts.push(insert);
+    pos = skipTo;
+  };
+  // Splice points in message order: Record-Route after the leading Via block, Max-Forwards, top Route.
+  const edits2: { at: number; end: number; insert: Buffer | string }[] = [];
+  if (edits.recordRoute) {
     let at = msg.startLineEnd;
     for (const line of msg.viaLines) {
       if (line.span.start !== at) break;
       at = line.span.end;
     }
-    splices.push({ span: { start: at, end: at }, text: rr });
+    edits2.push({ at, end: at, insert: constant(`Record-Route: ${edits.recordRoute}\r\n`) });
   }
-  if (msg.spans.maxForwards) splices.push({ span: msg.spans.maxForwards, text: `Max-Forwards: ${maxForwards}\r\n` });
-  else head += `Max-Forwards: ${maxForwards}\r\n`;
+  const mf = msg.spans.maxForwards;
+  if (mf) edits2.push({ at: mf.start, end: mf.end, insert: maxForwardsLine(msg) });
+  else edits2.push({ at: msg.startLineEnd, end: msg.startLineEnd, insert: maxForwardsLine(msg) });
   const route = msg.routeLines[0];
   if (edits.removeTopRoute && route) {
     const rest = route.values.slice(1);
-    splices.push({ span: route.span, text: rest.length ? `Route: ${rest.join(', ')}\r\n` : '' });
+    edits2.push({ at: route.span.start, end: route.span.end, insert: rest.length ? `Route: ${rest.join(', ')}\r\n` : '' });
   }
-  return spliced(msg.buf, head, splices, msg.startLineEnd);
+  edits2.sort((a, b) => a.at - b.at || a.end - b.end); // inserts before replacements at one offset
+  for (const e of edits2) cut(e.at, e.insert, e.end);
+  parts.push(buf.subarray(pos, bodyEnd(msg)));
+  return join(parts);
+}
+
+export function forwardRequest(msg: SipMessage, edits: RequestEdits): Buffer {
+  const uri = edits.requestUri ?? msg.requestUri;
+  const shared = sharedPart(msg, edits);
+  // Our Via: a constant prefix up to the branch value, then the branch.
+  const b = edits.via.indexOf(';branch=');
+  const cutAt = b >= 0 ? b + 8 : edits.via.length;
+  return join([`${msg.method} ${uri} SIP/2.0\r\n`, VIA_NAME, viaPrefix(edits.via, cutAt), `${edits.via.slice(cutAt)}\r\n`, shared]);
+}
+
+const VIA_NAME = Buffer.from('Via: ', 'latin1');
+let lastVia = '';
+let lastViaBuf: Buffer = Buffer.alloc(0);
+/** The Via text up to the branch value as a Buffer; a proxy has one, so one entry suffices. */
+function viaPrefix(via: string, cutAt: number): Buffer {
+  if (via.length >= cutAt && lastVia.length === cutAt && via.startsWith(lastVia)) return lastViaBuf;
+  lastVia = via.slice(0, cutAt);
+  lastViaBuf = constant(lastVia);
+  return lastViaBuf;
 }
 
 function firstCommaOutside(value: string): number {
@@ -94,19 +160,26 @@ function firstCommaOutside(value: string): number {
   let quoted = false;
   for (let i = 0; i < value.length; i++) {
     const ch = value[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && ch === '<') depth++;
-    else if (!quoted && ch === '>') depth--;
-    else if (!quoted && depth === 0 && ch === ',') return i;
+    if (quoted) {
+      if (ch === '\\') i++;
+      else if (ch === '"') quoted = false;
+    } else if (ch === '"') quoted = true;
+    else if (ch === '<') depth++;
+    else if (ch === '>') depth--;
+    else if (depth === 0 && ch === ',') return i;
   }
   return -1;
 }
 
+function hasComma(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] === 0x2c) return true;
+  return false;
+}
+
 /** A response on its way upstream: our Via (the top one) comes off, nothing else changes. */
 export function forwardResponse(msg: SipMessage): Buffer {
-  const statusLine = `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
   if (msg.mode === 'full' && msg.headers) {
-    let head = statusLine;
+    let head = `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
     let viaDropped = false;
     for (const h of msg.headers) {
       if (h.name === 'Via' && !viaDropped) {
@@ -116,11 +189,13 @@ export function forwardResponse(msg: SipMessage): Buffer {
       } else head += `${h.name}: ${h.value}\r\n`;
     }
     head += '\r\n';
-    return Buffer.concat([Buffer.from(head, 'latin1'), bodyOf(msg)]);
+    return join([head, bodyOf(msg)]);
   }
+  // Lazy: the status line and every other byte are copied as received.
   const top = msg.viaLines[0]!;
-  const rest = top.values.slice(1);
-  return spliced(msg.buf, statusLine, [{ span: top.span, text: rest.length ? `Via: ${rest.join(', ')}\r\n` : '' }], msg.startLineEnd);
+  const buf = msg.buf;
+  const rest = hasComma(buf, top.span.start, top.span.end) ? top.values.slice(1) : [];
+  return join([buf.subarray(0, top.span.start), rest.length ? `Via: ${rest.join(', ')}\r\n` : '', buf.subarray(top.span.end, bodyEnd(msg))]);
 }
 
 function raw(msg: SipMessage, span: Span | undefined): string {
@@ -128,24 +203,28 @@ function raw(msg: SipMessage, span: Span | undefined): string {
 }
 
 /** The To line of `req` with a tag added when it has none (RFC 3261 8.2.6.2). */
-function toWithTag(req: SipMessage, tag: string | undefined): string {
-  const line = raw(req, req.spans.to);
-  if (!tag || req.toTag) return line;
+function toWithTag(req: SipMessage, tag: string | undefined): Buffer | string {
+  const span = req.spans.to;
+  if (!span) return '';
+  if (!tag || req.toTag) return req.buf.subarray(span.start, span.end);
+  const line = raw(req, span);
   const end = line.endsWith('\r\n') ? line.length - 2 : line.length;
   return `${line.slice(0, end).trimEnd()};tag=${tag}\r\n`;
 }
 
-/** A response the proxy itself sends to a request (100, 400, 404, 483, 487, 503, ...). */
+const RESPONSE_TRAILER = Buffer.from('Server: forkbench\r\nContent-Length: 0\r\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+/** A response the proxy itself sends to a request (100, 400, 404, 483, 487, 503, ...): copies of the request's lines. */
 export function buildResponse(req: SipMessage, status: number, reason: string, toTag?: string, extraHeaders: string[] = []): Buffer {
-  let out = `SIP/2.0 ${status} ${reason}\r\n`;
-  for (const line of req.viaLines) out += raw(req, line.span);
-  out += raw(req, req.spans.from);
-  out += status === 100 ? raw(req, req.spans.to) : toWithTag(req, toTag);
-  out += raw(req, req.spans.callId);
-  out += raw(req, req.spans.cseq);
-  for (const h of extraHeaders) out += `${h}\r\n`;
-  out += 'Server: forkbench\r\nContent-Length: 0\r\n\r\n';
-  return Buffer.from(out, 'latin1');
+  const b = req.buf;
+  const copy = (span: Span | undefined): Buffer => (span ? b.subarray(span.start, span.end) : EMPTY);
+  const parts: (Buffer | string)[] = [`SIP/2.0 ${status} ${reason}\r\n`];
+  for (const line of req.viaLines) parts.push(copy(line.span));
+  parts.push(copy(req.spans.from), status === 100 ? copy(req.spans.to) : toWithTag(req, toTag), copy(req.spans.callId), copy(req.spans.cseq));
+  for (const h of extraHeaders) parts.push(`${h}\r\n`);
+  parts.push(RESPONSE_TRAILER);
+  return join(parts);
 }
 
 /** What a client transaction keeps of the INVITE it sent, to build its CANCEL and ACK. */

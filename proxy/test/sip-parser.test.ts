@@ -72,7 +72,11 @@ describe.each(modes)('parseSip (%s)', (mode) => {
     ['header without colon', invite().replace('Max-Forwards: 70', 'Max-Forwards 70'), 'Header without colon'],
     ['bad Request-URI', invite().replace('INVITE sip:g4@127.0.0.1:5060', 'INVITE nonsense'), 'Bad Request-URI'],
     ['wrong SIP version', invite().replace('SIP/2.0\r\nVia', 'SIP/3.0\r\nVia'), 'Version Not Supported'],
-    ['bad second Via', invite().replace('Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-c1', 'Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-c1, garbage'), 'Bad Via'],
+    // RFC 4475 insuf: a request without Call-ID, From or To still gets its 400.
+    ['missing Call-ID', invite().replace(/Call-ID: .*\r\n/, ''), 'Missing Call-ID'],
+    ...(mode === 'full'
+      ? ([['bad second Via (full mode reads every Via)', invite().replace('Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-c1', 'Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bK-c1, garbage'), 'Bad Via']] as [string, string, string][])
+      : []),
   ];
   it.each(answerable)('rejects %s, answerable with 400', (_name, text, reason) => {
     const e = parseError(text, mode);
@@ -82,8 +86,7 @@ describe.each(modes)('parseSip (%s)', (mode) => {
 
   const unanswerable: [string, string | Buffer][] = [
     ['no Via', invite().replace(/Via: .*\r\n/, '')],
-    // A 400 without Call-ID or CSeq could not be matched by the client: dropped and counted.
-    ['missing Call-ID', invite().replace(/Call-ID: .*\r\n/, '')],
+    // A 400 without CSeq could not be matched by the client: dropped and counted.
     ['missing CSeq', invite().replace(/CSeq: .*\r\n/, '')],
     ['garbage bytes', Buffer.from([0xff, 0x00, 0x13, 0x37, 0x0a, 0x0d, 0x0a, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46])],
     ['a bad status line', 'SIP/2.0 99 Odd\r\nVia: SIP/2.0/UDP 1.2.3.4\r\n\r\n'],
@@ -166,5 +169,86 @@ describe('helpers', () => {
     expect(parseSipUri('sip:m1@127.0.0.1:6001;transport=udp')).toMatchObject({ user: 'm1', host: '127.0.0.1', port: 6001 });
     expect(parseSipUri('sip:127.0.0.1;lr')).toMatchObject({ user: '', host: '127.0.0.1', port: 5060 });
     expect(parseSipUri('http://x')).toBeUndefined();
+  });
+});
+
+describe.each(modes)('numbers from bytes, limits and RFC 4475 rules (%s)', (mode) => {
+  it('accepts leading zeros (RFC 4475 3.1.2 wsinv: Max-Forwards 0068, CSeq 0009)', () => {
+    const m = parseSip(buf(invite().replace('Max-Forwards: 70', 'Max-Forwards: 0068').replace('CSeq: 1 INVITE', 'CSeq: 0009\r\n  INVITE')), mode);
+    expect(m.maxForwards).toBe(68);
+    expect([m.cseq, m.cseqMethod]).toEqual([9, 'INVITE']);
+  });
+
+  it.each([
+    ['CSeq 2**31', invite().replace('CSeq: 1 INVITE', 'CSeq: 2147483648 INVITE'), 'Bad CSeq'],
+    ['CSeq 36893488147419103232', invite().replace('CSeq: 1 INVITE', 'CSeq: 36893488147419103232 INVITE'), 'Bad CSeq'],
+    ['Max-Forwards 256', invite().replace('Max-Forwards: 70', 'Max-Forwards: 256'), 'Bad Max-Forwards'],
+    ['two Content-Length', invite().replace('Content-Length: 4', 'Content-Length: 4\r\nl: 4'), 'Multiple Content-Length headers'],
+    ['two Call-ID', invite().replace('Call-ID: call-1@test', 'Call-ID: call-1@test\r\ni: other'), 'Multiple Call-ID headers'],
+    ['an unterminated quote in From', invite().replace('From: <sip:caller', 'From: "Mr. C <sip:caller'), 'Bad From'],
+    ['an unquoted display name with a comma', invite().replace('From: <sip:caller', 'From: Bell, Alexander <sip:caller'), 'Bad From'],
+    ['empty Via parameters', invite().replace(';branch=z9hG4bK-c1', ';;,;,,'), 'Bad Via'],
+    ['headers in the Request-URI', invite().replace('INVITE sip:g4@127.0.0.1:5060', 'INVITE sip:g4@127.0.0.1:5060?Route=%3Csip:x%3E'), 'Bad Request-URI (headers are not allowed in a Request-URI)'],
+    ['two spaces in the Request-Line', invite().replace('INVITE sip:', 'INVITE  sip:'), 'Bad Request-Line'],
+    ['trailing space after the version', invite().replace('SIP/2.0\r\nVia', 'SIP/2.0 \r\nVia'), 'Bad Request-Line'],
+  ])('refuses %s with 400', (_n, text, reason) => {
+    const e = parseError(text, mode);
+    expect([e.message, e.status, e.answerable]).toEqual([reason, 400, true]);
+  });
+
+  it('answers 2**31-1 and 255 (the largest legal values)', () => {
+    const m = parseSip(buf(invite().replace('CSeq: 1 INVITE', 'CSeq: 2147483647 INVITE').replace('Max-Forwards: 70', 'Max-Forwards: 255')), mode);
+    expect([m.cseq, m.maxForwards]).toEqual([2147483647, 255]);
+  });
+
+  it('answers 505 for another SIP version and 416 for another URI scheme', () => {
+    const v = parseError(invite().replace('SIP/2.0\r\nVia', 'SIP/7.0\r\nVia').replace('SIP/2.0/UDP', 'SIP/7.0/UDP'), mode);
+    expect([v.status, v.answerable]).toEqual([505, true]);
+    const s = parseError(invite().replace('INVITE sip:g4@127.0.0.1:5060', 'INVITE nobodyKnowsThisScheme:x'), mode);
+    expect([s.status, s.message]).toEqual([416, 'Unsupported URI Scheme']);
+  });
+
+  it('reads Proxy-Require option tags (compact and folded lists too)', () => {
+    const m = parseSip(buf(invite({ extra: 'Proxy-Require: foo,\r\n bar\r\nproxy-require: baz\r\n' })), mode);
+    expect(m.proxyRequire).toEqual(['foo', 'bar', 'baz']);
+    expect(parseSip(buf(invite()), mode).proxyRequire).toEqual([]);
+  });
+
+  it('never forwards more body than Content-Length (RFC 3261 18.3, RFC 4475 dblreq)', () => {
+    const junk = 'INVITE sip:joe@example.com SIP/2.0\r\nVia: SIP/2.0/UDP x\r\n\r\n';
+    const m = parseSip(buf(invite() + junk), mode);
+    expect(m.contentLength).toBe(4);
+    const edits = { requestUri: 'sip:m1@127.0.0.1:6001', via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx', removeTopRoute: false };
+    const out = forwardRequest(m, edits).toString('latin1');
+    expect(out.endsWith('\r\n\r\nv=0\n')).toBe(true);
+    expect(out).not.toContain('joe@example.com');
+    const res = parseSip(buf(responseTo(out, 200, 'OK', 'm1').replace('Content-Length: 0\r\n\r\n', 'Content-Length: 2\r\n\r\nabJUNK')), mode);
+    expect(forwardResponse(res).toString('latin1').endsWith('\r\n\r\nab')).toBe(true);
+  });
+
+  it('only start line and Via differ per branch; lazy builds the shared part once per fork, full re-serialises', () => {
+    const m = parseSip(buf(invite()), mode);
+    const a = forwardRequest(m, { requestUri: 'sip:m1@127.0.0.1:6001', via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa', recordRoute: '<sip:127.0.0.1:5060;lr>', removeTopRoute: false });
+    const shared = m.forwardCache?.head;
+    const b = forwardRequest(m, { requestUri: 'sip:m2@127.0.0.1:6002', via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKb', recordRoute: '<sip:127.0.0.1:5060;lr>', removeTopRoute: false });
+    if (mode === 'full') expect(shared).toBeUndefined();
+    else expect(m.forwardCache!.head).toBe(shared);
+    const tail = (x: Buffer): string => x.toString('latin1').split('\r\n').slice(2).join('\r\n');
+    expect(tail(a)).toBe(tail(b));
+    expect(a.toString('latin1')).toMatch(/^INVITE sip:m1@127\.0\.0\.1:6001 SIP\/2\.0\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.1:5060;branch=z9hG4bKa\r\n/);
+    expect(b.toString('latin1')).toMatch(/^INVITE sip:m2@127\.0\.0\.1:6002 SIP\/2\.0\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.1:5060;branch=z9hG4bKb\r\n/);
+    // Other edits are not served from the cache.
+    forwardRequest(m, { via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKc', removeTopRoute: false });
+    if (mode === 'lazy') expect(m.forwardCache!.head).not.toBe(shared);
+  });
+});
+
+describe('lazy mode reads on demand', () => {
+  it('leaves Call-ID, tags of responses and lower Vias unread until asked, then gives the same answers as full', () => {
+    const text = responseTo(invite(), 180, 'Ringing', 'tt');
+    const lazy = parseSip(buf(text), 'lazy');
+    const full = parseSip(buf(text), 'full');
+    for (const k of ['callId', 'fromTag', 'toTag', 'cseq', 'cseqMethod', 'status', 'viaCount'] as const) expect(lazy[k]).toEqual(full[k]);
+    expect(lazy.vias[0]).toEqual(full.vias[0]);
   });
 });
