@@ -19,7 +19,8 @@ function commonOptions(cmd: Command): Command {
     .option('--timer-c <ms>', 'Timer C: ring time before the proxy cancels and answers 408', '180000')
     .option('--timer-d <ms>', 'Timer D: wait for response retransmissions after a failure', '32000')
     .option('--max-transactions <n>', 'active transactions before new INVITEs get 503', '20000')
-    .option('--retry-after <s>', 'Retry-After of the overload 503', '5');
+    .option('--retry-after <s>', 'Retry-After of the overload 503', '5')
+    .option('--route-key <secret>', 'key of the token in our Record-Route (random per process by default; give the head and its fork nodes the same one, or set FORKBENCH_ROUTE_KEY)');
 }
 
 async function run(role: ProxyRole, opts: ProxyCliOptions & { mode?: string; forkNodes?: string; shard?: string }): Promise<void> {
