@@ -156,7 +156,7 @@ export class ProxyCore {
 
     if (method === 'INVITE') {
       if (decision.kind !== 'fork') return this.reject(req, from, 500, 'Server Internal Error');
-      const server = new InviteServerTx(this.ctx, key, req, this.replyTo(via, from));
+      const server = new InviteServerTx(this.ctx, key, this.replyTo(via, from));
       server.respond(buildResponse(req, 100, 'Trying'), 100); // at once, stops the caller's retransmissions
       const { listen } = this.config;
       const rr = decision.recordRoute ? this.tokens.recordRoute(listen.host, listen.port, req.callId, req.fromTag) : undefined;

