@@ -7,7 +7,7 @@
 //
 // The key is random per process unless `--route-key` gives one; the head and its fork nodes share
 // it that way, so each may accept a Route recorded by the other.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const TOKEN_PARAM = 'ftok';
 const TOKEN_CHARS = 22; // base64url of 16 bytes: 128 bits
@@ -32,8 +32,12 @@ export class RouteTokens {
   verify(uriParams: string, callId: string, fromTag: string, toTag: string): boolean {
     const given = tokenIn(uriParams);
     if (!given || given.length !== TOKEN_CHARS) return false;
-    return given === this.token(callId, fromTag) || (toTag !== '' && given === this.token(callId, toTag));
+    return same(given, this.token(callId, fromTag)) || (toTag !== '' && same(given, this.token(callId, toTag)));
   }
+}
+
+function same(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
 }
 
 function tokenIn(params: string): string | undefined {

@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMERS } from '../config.js';
 import { TimerSlot, TimerWheel } from '../timer-wheel.js';
+import { own } from '../transactions.js';
 import { CALLER, invite, responseTo } from './sip-fixtures.js';
 import { MEMBER_PORTS, responseAck, setup, T1, type Rig } from './proxy-rig.js';
 
@@ -94,6 +95,17 @@ function oneCall(p: Rig, callId: string): void {
 }
 
 describe('a finished call leaves nothing behind', () => {
+  it('a buffer kept for seconds does not pin a shared 8 KB pool slab', () => {
+    const pooled = Buffer.from('SIP/2.0 487 Request Terminated\r\n\r\n', 'latin1');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength); // a slice of Node's pool
+    const kept = own(pooled);
+    expect(kept.buffer.byteLength).toBe(kept.byteLength);
+    expect(kept.equals(pooled)).toBe(true);
+    const alone = Buffer.allocUnsafeSlow(10);
+    expect(own(alone)).toBe(alone);
+  });
+
+
   it('with a 180 s Timer C, every slot a call used is unlinked when the call ends, not when Timer C would be due', () => {
     const p = setup('centralized', { timers: { ...DEFAULT_TIMERS, timerC: 180_000 } });
     for (let i = 0; i < 50; i++) oneCall(p, `c${i}`);

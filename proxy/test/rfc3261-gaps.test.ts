@@ -147,6 +147,9 @@ describe('transaction matching without the magic cookie (RFC 2543, 17.2.3)', () 
     expect(p.sent).toHaveLength(0); // absorbed, not forwarded
     p.clock.advance(8 * T1);
     expect(p.toPort(CALLER.port, '487')).toHaveLength(0); // Timer G stopped by the ACK
+    // Another call from the same UA with the same (or no) branch is a new transaction, not a retransmission.
+    forkAll(p, text.replace('Call-ID: call-1@test', 'Call-ID: call-2@test'));
+    expect(p.core.metrics.branchesCreated).toBe(8);
   });
 });
 
