@@ -115,11 +115,18 @@ describe('centralized forking', () => {
     expect(p.toPort(6004, 'INVITE')).toHaveLength(1);
     p.clock.advance(2 * T1);
     expect(p.toPort(6004, 'INVITE')).toHaveLength(1);
-    p.clock.advance(64 * T1);
-    // The real 486 beats our own 408; with no ACK from the caller, Timer G retransmits it.
-    expect(p.toPort(CALLER.port, '486').length).toBeGreaterThanOrEqual(1);
+    // Timer B fires 64*T1 after the INVITE; we are at 3*T1 + 20 ms.
+    p.clock.advance(64 * T1 - (3 * T1 + 20) - 5);
+    expect(p.toPort(CALLER.port, '486')).toHaveLength(0);
+    expect(p.toPort(6004, 'INVITE')).toHaveLength(4); // Timer A keeps doubling: 3.5, 7.5, 15.5 and 31.5 s
+    p.clock.advance(10);
+    // The real 486 beats our own 408, sent once; the caller's ACK stops Timer G.
+    const final = p.toPort(CALLER.port, '486');
+    expect(final).toHaveLength(1);
     expect(p.toPort(CALLER.port, '408')).toHaveLength(0);
+    p.fromCaller(ackFor(invite(), final[0]!.text));
     p.clock.advance(64 * T1 + DEFAULT_TIMERS.timerD);
+    expect(p.toPort(CALLER.port, '486')).toHaveLength(0);
     expect(p.drained()).toBe(true);
   });
 
