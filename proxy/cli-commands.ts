@@ -11,7 +11,7 @@ function commonOptions(cmd: Command): Command {
     .requiredOption('--groups <file>', 'groups.json: {"groups": {"g4": ["sip:m1@127.0.0.1:6001", ...]}}')
     .option('--parse <mode>', 'full | lazy (default: lazy for the distributed head, full elsewhere)')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
-    .option('--relay-180 <policy>', 'all | first: relay every 18x upstream or only the first per call')
+    .option('--relay-180 <policy>', 'all | first: relay every 180 upstream, or only the first per call (a deviation from RFC 3261 16.7 step 5; 183 and 18x with a body are always relayed)')
     .option('--no-record-route', 'do not add Record-Route (ACK/BYE then bypass this proxy)')
     .option('--domain <names>', 'extra host[:port] names served as our own domain, comma-separated')
     .option('--t1 <ms>', 'RFC 3261 T1 (A, B, E, F, G, H, J, L, M derive from it)', '500')
@@ -19,7 +19,8 @@ function commonOptions(cmd: Command): Command {
     .option('--timer-c <ms>', 'Timer C: ring time before the proxy cancels and answers 408', '180000')
     .option('--timer-d <ms>', 'Timer D: wait for response retransmissions after a failure', '32000')
     .option('--max-transactions <n>', 'active transactions before new INVITEs get 503', '20000')
-    .option('--retry-after <s>', 'Retry-After of the overload 503', '5');
+    .option('--retry-after <s>', 'Retry-After of the overload 503', '5')
+    .option('--route-key <secret>', 'key of the token in our Record-Route (random per process by default; give the head and its fork nodes the same one, or set FORKBENCH_ROUTE_KEY)');
 }
 
 async function run(role: ProxyRole, opts: ProxyCliOptions & { mode?: string; forkNodes?: string; shard?: string }): Promise<void> {

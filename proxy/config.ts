@@ -45,6 +45,11 @@ export interface ProxyConfig {
   /** Past this many transactions in progress, new INVITEs get 503 with Retry-After. */
   maxActiveTransactions: number;
   retryAfterS: number;
+  /**
+   * Key of the token in our Record-Route URIs (proxy/route-token.ts). Random per process when
+   * absent; give the head and its fork nodes the same one so each accepts the other's Route.
+   */
+  routeKey?: string;
 }
 
 export function defaultParseFor(role: ProxyRole): ParseMode {

@@ -1,11 +1,13 @@
 // Parallel forking (RFC 3261 16.6-16.10): one INVITE server transaction upstream, one client
 // transaction per branch. Collects branch responses, relays 18x and every 2xx, CANCELs the other
-// branches once one answers, and picks the best final response when nobody does (16.7 step 6).
+// branches once one answers or one declines with a 6xx, and picks the best final response when
+// nobody answers (16.7 step 6). Timer C is the fork's one timer slot, reset by every provisional.
 import type { HostPort } from './config.js';
 import type { SipMessage } from './sip-message.js';
 import { buildResponse, forwardRequest, forwardResponse } from './sip-writer.js';
+import { maxForwardsAsSent, routeLineAsSent } from './branch-requests.js';
 import { InviteClientTx, type BranchOwner, type InviteServerTx, type ProxyContext } from './transactions.js';
-import type { Timer } from './timer-wheel.js';
+import { TimerSlot, type TimerOwner } from './timer-wheel.js';
 
 export interface BranchTarget {
   target: HostPort;
@@ -14,6 +16,8 @@ export interface BranchTarget {
 
 let branchSeq = 0;
 const branchPrefix = `z9hG4bKfb${Math.random().toString(36).slice(2, 8)}`;
+/** Every branch this process creates starts with this: a request carrying it in a Via has looped. */
+export const BRANCH_PREFIX = branchPrefix;
 
 /** A fresh branch id, unique per process run (RFC 3261 8.1.1.7 magic cookie first). */
 export function newBranch(): string {
@@ -36,14 +40,16 @@ function better(a: Candidate, b: Candidate): boolean {
   return a.res !== undefined && b.res === undefined;
 }
 
-export class Fork implements BranchOwner {
+const LOCAL_REASON: Record<number, string> = { 408: 'Request Timeout', 487: 'Request Terminated' };
+
+export class Fork implements BranchOwner, TimerOwner {
   private readonly branches: InviteClientTx[] = [];
   private readonly finished = new Set<InviteClientTx>();
   private answered = false;
   private finalSent = false;
   private relayedProvisional = false;
   private best?: Candidate;
-  private timerC?: Timer;
+  private readonly timerC = new TimerSlot(this);
   private done = false;
 
   constructor(
@@ -59,33 +65,43 @@ export class Fork implements BranchOwner {
   start(targets: BranchTarget[], recordRoute: string | undefined, removeTopRoute: boolean): void {
     const { listen } = this.ctx.config;
     this.ctx.metrics.callsForked++;
+    const routeLine = routeLineAsSent(this.invite, removeTopRoute);
+    const maxForwards = maxForwardsAsSent(this.invite);
     for (const t of targets) {
       const branch = newBranch();
       const via = `SIP/2.0/UDP ${listen.host}:${listen.port};branch=${branch}`;
       const buf = forwardRequest(this.invite, { requestUri: t.requestUri, via, recordRoute, removeTopRoute });
-      const tx = new InviteClientTx(this.ctx, branch, { requestUri: t.requestUri, via, invite: this.invite }, t.target, buf, this);
+      const sent = { requestUri: t.requestUri, via, invite: this.invite, routeLine, maxForwards };
+      const tx = new InviteClientTx(this.ctx, branch, sent, t.target, buf, this);
       this.branches.push(tx);
       this.ctx.metrics.branchesCreated++;
     }
-    // Timer C (16.6 step 11), one per fork: nobody answered in time, cancel everything, 408 upstream.
-    this.timerC = this.ctx.sched.schedule(this.ctx.config.timers.timerC, () => {
-      this.timerC = undefined;
-      if (this.done) return;
-      this.sendFinal(buildResponse(this.invite, 408, 'Request Timeout', newTag()), 408);
-      this.cancelAll();
-    });
+    // Timer C (16.6 step 11): nobody answered in time, cancel everything, 408 upstream.
+    this.ctx.sched.arm(this.timerC, this.ctx.config.timers.timerC);
     for (const b of this.branches) b.start();
+  }
+
+  /** Timer C fired. */
+  onTimer(): void {
+    if (this.done) return;
+    this.sendFinal(buildResponse(this.invite, 408, 'Request Timeout', newTag()), 408);
+    this.cancelAll();
   }
 
   onProvisional(_branch: InviteClientTx, res: SipMessage): void {
     if (this.finalSent) return;
-    if (this.ctx.config.relay180 === 'first' && this.relayedProvisional) return;
+    // 16.7 step 2: every provisional (but 100) resets Timer C.
+    this.ctx.sched.arm(this.timerC, this.ctx.config.timers.timerC);
+    // `--relay-180 first` deviates from 16.7 step 5 (relay every provisional) for plain ringing
+    // only: a 183 or any 18x with a body (early media) is always relayed.
+    const plainRinging = res.status !== 183 && res.contentLength <= 0;
+    if (this.ctx.config.relay180 === 'first' && this.relayedProvisional && plainRinging) return;
     this.relayedProvisional = true;
-    this.server.respond(forwardResponse(res), res.status);
+    this.server.respond(forwardResponse(res), res.status, res.toTag);
   }
 
   onSuccess(branch: InviteClientTx, res: SipMessage): void {
-    this.server.respond(forwardResponse(res), res.status);
+    this.server.respond(forwardResponse(res), res.status, res.toTag);
     if (!this.answered) {
       this.answered = true;
       this.finalSent = true;
@@ -97,6 +113,8 @@ export class Fork implements BranchOwner {
   onFailure(branch: InviteClientTx, status: number, res: SipMessage | undefined): void {
     const c: Candidate = { status, res };
     if (!this.best || better(c, this.best)) this.best = c;
+    // 16.7 step 5 / 16.10: a 6xx ends the search: CANCEL every other pending branch.
+    if (status >= 600 && !this.answered) for (const b of this.branches) if (b !== branch) b.cancel();
     this.branchDone(branch);
   }
 
@@ -115,7 +133,7 @@ export class Fork implements BranchOwner {
         // 16.7 step 6: a 503 from a branch must not make the caller think the proxy is overloaded.
         const buf = status === 503 ? buildResponse(this.invite, 500, 'Server Internal Error', newTag()) : forwardResponse(res);
         this.sendFinal(buf, status === 503 ? 500 : status);
-      } else this.sendFinal(buildResponse(this.invite, 408, 'Request Timeout', newTag()), 408);
+      } else this.sendFinal(buildResponse(this.invite, status, LOCAL_REASON[status] ?? 'Request Timeout', newTag()), status);
     }
     this.finish();
   }
@@ -129,7 +147,7 @@ export class Fork implements BranchOwner {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    this.ctx.sched.cancel(this.timerC);
+    this.ctx.sched.disarm(this.timerC);
     this.server.onCancel = undefined;
     this.ctx.table.forksActive--;
   }
@@ -139,3 +157,6 @@ let tagSeq = 0;
 export function newTag(): string {
   return `fb${(++tagSeq).toString(36)}${branchPrefix.slice(-4)}`;
 }
+
+/** The To tag of every response sent statelessly: the ACK a caller sends for one is recognised by it and absorbed. */
+export const STATELESS_TAG = `sl${branchPrefix.slice(9)}`;

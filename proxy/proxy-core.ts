@@ -1,15 +1,21 @@
 // The proxy's message path, transport-free: a datagram comes in, is parsed, matched to a
 // transaction (t_lookup in Kamailio's terms), and either absorbed, answered, relayed or forked.
 // Every exception stops here: input never crashes the proxy.
+//
+// What is answered outside any transaction (404, 403, 400, 405, 481, 482, 483, 503, the 200 to an
+// OPTIONS for us) is answered once, statelessly (Kamailio's sl_send_reply): a spoofed source gets
+// one datagram per datagram sent, never a 32 s train of retransmissions, and nothing is held.
 import type { HostPort, ProxyConfig } from './config.js';
-import { Fork, newBranch, newTag } from './fork.js';
+import { BRANCH_PREFIX, Fork, STATELESS_TAG, newBranch, newTag } from './fork.js';
 import { ProxyMetrics } from './metrics.js';
 import { route } from './router.js';
+import { RouteTokens } from './route-token.js';
 import { SipParseError, type SipMessage, type Via } from './sip-message.js';
 import { parseSip } from './sip-parser.js';
 import { buildResponse, forwardRequest, forwardResponse } from './sip-writer.js';
 import type { Scheduler } from './timer-wheel.js';
 import { InviteServerTx, NonInviteClientTx, NonInviteServerTx, TransactionTable, serverKey, type ProxyContext } from './transactions.js';
+import { needsReceived, withReceived } from './via-received.js';
 
 export type SendFn = (buf: Buffer, to: HostPort) => void;
 
@@ -17,7 +23,8 @@ export class ProxyCore {
   readonly table = new TransactionTable();
   readonly metrics = new ProxyMetrics();
   private readonly ctx: ProxyContext;
-  private readonly recordRoute: string;
+  readonly tokens: RouteTokens;
+  private readonly loopMark: Buffer;
 
   constructor(
     readonly config: ProxyConfig,
@@ -30,12 +37,14 @@ export class ProxyCore {
       sched,
       metrics,
       table: this.table,
-      send: (buf, to, label) => {
-        ProxyMetrics.bump(metrics.sent, label);
+      send: (buf, to, what) => {
+        if (typeof what === 'number') metrics.sent.response(what);
+        else metrics.sent.request(what);
         send(buf, to);
       },
     };
-    this.recordRoute = `<sip:${config.listen.host}:${config.listen.port};lr>`;
+    this.tokens = new RouteTokens(config.routeKey);
+    this.loopMark = Buffer.from(`branch=${BRANCH_PREFIX}.`, 'latin1');
     metrics.gauges = () => ({
       activeTransactions: this.table.active,
       transactionTable: this.table.size(),
@@ -55,9 +64,13 @@ export class ProxyCore {
       return;
     }
     try {
-      ProxyMetrics.bump(this.metrics.received, msg.isRequest ? msg.method : String(msg.status));
-      if (msg.isRequest) this.onRequest(msg, from);
-      else this.onResponse(msg);
+      if (msg.isRequest) {
+        this.metrics.received.request(msg.method);
+        this.onRequest(msg, from);
+      } else {
+        this.metrics.received.response(msg.status);
+        this.onResponse(msg);
+      }
     } catch (e) {
       // A bug must cost one message, not the process.
       ProxyMetrics.bump(this.metrics.dropped, 'internal-error');
@@ -80,7 +93,7 @@ export class ProxyCore {
     }
     // 505 (RFC 3261 8.2.2.1... version), 416 (16.3 step 1, unknown URI scheme), else 400.
     const reason = e.status === 505 ? 'Version Not Supported' : e.status === 416 ? 'Unsupported URI Scheme' : `Bad Request (${e.message})`;
-    this.ctx.send(buildResponse(partial, e.status, reason, newTag()), this.replyTo(partial.vias[0]!, from), String(e.status));
+    this.ctx.send(buildResponse(partial, e.status, reason, STATELESS_TAG), this.replyTo(partial.vias[0]!, from), e.status);
   }
 
   /** RFC 3261 18.2.2 / RFC 3581: answer the source address, and its port when rport was asked for. */
@@ -88,15 +101,25 @@ export class ProxyCore {
     return { host: from.host, port: via.rport !== undefined ? from.port : via.port };
   }
 
-  /** A final answer of our own, sent through a server transaction so retransmissions and the ACK are absorbed. */
-  private reject(req: SipMessage, from: HostPort, status: number, reason: string, headers: string[] = []): void {
-    const via = req.vias[0]!;
-    const key = serverKey(via, req);
-    const tx =
-      req.method === 'INVITE'
-        ? new InviteServerTx(this.ctx, key, req, this.replyTo(via, from))
-        : new NonInviteServerTx(this.ctx, `${key}|${req.method}`, this.replyTo(via, from));
-    tx.respond(buildResponse(req, status, reason, newTag(), headers), status);
+  /** A final answer of our own outside any transaction: sent once, nothing kept. */
+  private reject(req: SipMessage, from: HostPort, status: number, reason: string, headers?: string[]): void {
+    this.ctx.send(buildResponse(req, status, reason, STATELESS_TAG, headers), this.replyTo(req.vias[0]!, from), status);
+  }
+
+  /** Past --max-transactions in progress, or a table (lingering transactions included) four times that. */
+  private overloaded(): boolean {
+    const max = this.config.maxActiveTransactions;
+    return this.table.active >= max || this.table.size() >= 4 * max;
+  }
+
+  /** RFC 3261 16.3 item 4: one of our own branches in a Via means the request came back to us. */
+  private looped(req: SipMessage): boolean {
+    const first = req.viaLines[0];
+    if (!first) return false;
+    for (let at = req.buf.indexOf(this.loopMark, first.span.start); at >= 0 && at < req.headersEnd; at = req.buf.indexOf(this.loopMark, at + 1)) {
+      if (req.viaLines.some((l) => at >= l.span.start && at < l.span.end)) return true;
+    }
+    return false;
   }
 
   private onRequest(req: SipMessage, from: HostPort): void {
@@ -106,8 +129,11 @@ export class ProxyCore {
 
     if (method === 'ACK') {
       const tx = this.table.inviteServer.get(key);
-      if (tx) return tx.onAck(); // ACK for our non-2xx final
-      return this.forwardStateless(req); // ACK for a 2xx: end to end
+      if (tx?.absorbsAck) return tx.onAck(); // ACK for our non-2xx final
+      // The ACK for a final we sent statelessly: nothing to do (Kamailio's sl absorbs these too).
+      if (req.toTag === STATELESS_TAG) return;
+      if (this.looped(req)) return void ProxyMetrics.bump(this.metrics.dropped, 'loop');
+      return this.forwardStateless(needsReceived(req, from) ? withReceived(req, from) : req); // ACK for a 2xx: end to end
     }
     if (method === 'INVITE') {
       const tx = this.table.inviteServer.get(key);
@@ -118,27 +144,31 @@ export class ProxyCore {
     }
     if (method === 'CANCEL') return this.onCancel(req, key, from);
 
+    // New work: refused cheaply, before routing, when the tables are full.
+    if (this.overloaded()) {
+      this.metrics.overloadRejected++;
+      return this.reject(req, from, 503, 'Service Unavailable', [`Retry-After: ${this.config.retryAfterS}`]);
+    }
     if (req.maxForwards === 0) return this.reject(req, from, 483, 'Too Many Hops');
+    if (this.looped(req)) return this.reject(req, from, 482, 'Loop Detected');
     // RFC 3261 16.3 step 5: we support no extension, so any Proxy-Require option is refused.
     const unsupported = req.proxyRequire;
     if (unsupported.length > 0) return this.reject(req, from, 420, 'Bad Extension', [`Unsupported: ${unsupported.join(', ')}`]);
-    const decision = route(this.config, req);
-    if (decision.kind === 'reject') return this.reject(req, from, decision.status, decision.reason, decision.headers);
+    const decision = route(this.config, req, this.tokens);
+    if (decision.kind === 'reject') {
+      if (decision.relay) this.metrics.relayRejected++;
+      return this.reject(req, from, decision.status, decision.reason, decision.headers);
+    }
     if (decision.kind === 'local') return this.reject(req, from, 200, 'OK', ['Allow: INVITE, ACK, CANCEL, BYE, OPTIONS']);
+    if (needsReceived(req, from)) req = withReceived(req, from);
 
     if (method === 'INVITE') {
       if (decision.kind !== 'fork') return this.reject(req, from, 500, 'Server Internal Error');
-      if (this.table.active >= this.config.maxActiveTransactions) {
-        this.metrics.overloadRejected++;
-        return this.ctx.send(
-          buildResponse(req, 503, 'Service Unavailable', newTag(), [`Retry-After: ${this.config.retryAfterS}`]),
-          this.replyTo(via, from),
-          '503',
-        );
-      }
-      const server = new InviteServerTx(this.ctx, key, req, this.replyTo(via, from));
+      const server = new InviteServerTx(this.ctx, key, this.replyTo(via, from));
       server.respond(buildResponse(req, 100, 'Trying'), 100); // at once, stops the caller's retransmissions
-      new Fork(this.ctx, server, req).start(decision.targets, decision.recordRoute ? this.recordRoute : undefined, decision.removeTopRoute);
+      const { listen } = this.config;
+      const rr = decision.recordRoute ? this.tokens.recordRoute(listen.host, listen.port, req.callId, req.fromTag) : undefined;
+      new Fork(this.ctx, server, req).start(decision.targets, rr, decision.removeTopRoute);
       return;
     }
 
@@ -154,7 +184,12 @@ export class ProxyCore {
       method,
       decision.target,
       buf,
-      (res) => server.respond(res ? forwardResponse(res) : buildResponse(req, 408, 'Request Timeout', newTag()), res ? res.status : 408),
+      (res) => {
+        if (res) return server.respond(forwardResponse(res), res.status);
+        // RFC 4320: no 408 upstream for a non-INVITE that timed out; the caller's own Timer F ends it.
+        ProxyMetrics.bump(this.metrics.dropped, 'non-invite-timeout');
+        server.destroy();
+      },
       (res) => server.respond(forwardResponse(res), res.status),
     ).start();
   }
@@ -162,15 +197,21 @@ export class ProxyCore {
   private onCancel(req: SipMessage, key: string, from: HostPort): void {
     const invite = this.table.inviteServer.get(key);
     if (!invite) return this.reject(req, from, 481, 'Call/Transaction Does Not Exist');
-    this.reject(req, from, 200, 'OK'); // the 200 for the CANCEL itself (RFC 3261 16.10)
+    // The 200 for the CANCEL itself (RFC 3261 16.10), through its own server transaction so a
+    // retransmitted CANCEL gets it again; its To tag is the one the caller has already seen, if any.
+    const tx = new NonInviteServerTx(this.ctx, `${key}|CANCEL`, this.replyTo(req.vias[0]!, from));
+    tx.respond(buildResponse(req, 200, 'OK', invite.toTag || newTag()), 200);
     invite.onCancel?.();
   }
 
   /** ACK for a 2xx: forwarded statelessly along the Route set. */
   private forwardStateless(req: SipMessage): void {
     if (req.maxForwards === 0) return void ProxyMetrics.bump(this.metrics.dropped, 'ack-max-forwards');
-    const decision = route(this.config, req);
-    if (decision.kind !== 'fork' && decision.kind !== 'forward') return void ProxyMetrics.bump(this.metrics.dropped, 'ack-unroutable');
+    const decision = route(this.config, req, this.tokens);
+    if (decision.kind !== 'fork' && decision.kind !== 'forward') {
+      if (decision.kind === 'reject' && decision.relay) this.metrics.relayRejected++;
+      return void ProxyMetrics.bump(this.metrics.dropped, 'ack-unroutable');
+    }
     const target = decision.kind === 'fork' ? decision.targets[0]!.target : decision.target;
     // Stateless proxies derive the branch from the request so a retransmission gets the same one.
     const via = `SIP/2.0/UDP ${this.config.listen.host}:${this.config.listen.port};branch=z9hG4bKsl${req.vias[0]!.branch.slice(7)}`;
@@ -183,12 +224,9 @@ export class ProxyCore {
     if (top.host !== listen.host || top.port !== listen.port) return void ProxyMetrics.bump(this.metrics.dropped, 'via-not-ours');
     const tx = this.table.client.get(res.method === 'INVITE' ? top.branch : `${top.branch}|${res.method}`);
     if (tx) return tx.onResponse(res);
-    // 2xx retransmission after the transaction ended: relay statelessly to the next Via.
-    const next = res.vias[1];
-    if (res.method === 'INVITE' && res.status >= 200 && res.status < 300 && next) {
-      this.ctx.send(forwardResponse(res), { host: next.received ?? next.host, port: typeof next.rport === 'number' ? next.rport : next.port }, String(res.status));
-      return;
-    }
-    ProxyMetrics.bump(this.metrics.dropped, 'no-transaction');
+    // RFC 6026: no transaction, no forwarding. A real call's 2xx retransmissions find their client
+    // transaction in the Accepted state (Timer M); anything else would let anyone reflect a
+    // datagram off us to the host its second Via names.
+    ProxyMetrics.bump(this.metrics.dropped, res.status >= 200 && res.status < 300 ? 'stray-2xx' : 'no-transaction');
   }
 }

@@ -26,6 +26,7 @@ export interface ProxyCliOptions {
   timerD?: string;
   maxTransactions?: string;
   retryAfter?: string;
+  routeKey?: string;
 }
 
 function positive(value: string | undefined, fallback: number, flag: string): number {
@@ -33,6 +34,14 @@ function positive(value: string | undefined, fallback: number, flag: string): nu
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new OptionError(`${flag} "${value}" must be a positive number`);
   return n;
+}
+
+/** --route-key, or FORKBENCH_ROUTE_KEY so a harness can share it without putting it on a command line. */
+function routeKeyOf(flag: string | undefined): string | undefined {
+  const key = flag ?? process.env.FORKBENCH_ROUTE_KEY;
+  if (key === undefined || key === '') return undefined;
+  if (key.length < 16) throw new OptionError(`--route-key must be at least 16 characters (got ${key.length}): use e.g. --route-key $(openssl rand -hex 16)`);
+  return key;
 }
 
 export function buildProxyConfig(
@@ -74,6 +83,7 @@ export function buildProxyConfig(
     },
     maxActiveTransactions: positive(o.maxTransactions, 20_000, '--max-transactions'),
     retryAfterS: positive(o.retryAfter, 5, '--retry-after'),
+    routeKey: routeKeyOf(o.routeKey),
   };
   return { config, metrics: o.metrics ? parseHostPort(o.metrics, '--metrics') : undefined, parseDefaulted: o.parse === undefined };
 }

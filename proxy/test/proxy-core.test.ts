@@ -1,62 +1,8 @@
 // The transaction and forking state machines, driven message by message on a fake clock.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMERS, type HostPort, type ProxyConfig, type ProxyRole } from '../config.js';
-import { parseGroups } from '../groups.js';
-import { ProxyCore } from '../proxy-core.js';
-import { parseSip } from '../sip-parser.js';
-import type { SipMessage } from '../sip-message.js';
-import { FakeClock } from '../timer-wheel.js';
+import { DEFAULT_TIMERS } from '../config.js';
 import { CALLER, invite, responseTo } from './sip-fixtures.js';
-
-const GROUPS = parseGroups(
-  JSON.stringify({
-    groups: {
-      g4: ['sip:m1@127.0.0.1:6001', 'sip:m2@127.0.0.1:6002', 'sip:m3@127.0.0.1:6003', 'sip:m4@127.0.0.1:6004'],
-    },
-  }),
-);
-const T1 = 500;
-
-interface Sent {
-  to: HostPort;
-  text: string;
-  msg: SipMessage;
-}
-
-function setup(role: ProxyRole = 'centralized', over: Partial<ProxyConfig> = {}) {
-  const clock = new FakeClock();
-  const sent: Sent[] = [];
-  const config: ProxyConfig = {
-    role,
-    listen: { host: '127.0.0.1', port: 5060 },
-    parse: 'lazy',
-    groups: GROUPS,
-    forkNodes: role === 'head' ? [{ host: '127.0.0.1', port: 5071 }, { host: '127.0.0.1', port: 5072 }] : [],
-    shard: role === 'fork-node' ? { index: 1, count: 1 } : undefined,
-    relay180: role === 'fork-node' ? 'first' : 'all',
-    recordRoute: true,
-    domains: [],
-    timers: { ...DEFAULT_TIMERS, timerC: 60_000 },
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
-    ...over,
-  };
-  const core = new ProxyCore(config, clock.wheel, (buf, to) => {
-    const text = buf.toString('latin1');
-    sent.push({ to, text, msg: parseSip(buf, 'full') });
-  });
-  const fromCaller = (text: string): void => core.onDatagram(Buffer.from(text, 'latin1'), CALLER);
-  const fromMember = (port: number, text: string): void => core.onDatagram(Buffer.from(text, 'latin1'), { host: '127.0.0.1', port });
-  const take = (pred: (s: Sent) => boolean): Sent[] => {
-    const out = sent.filter(pred);
-    for (const s of out) sent.splice(sent.indexOf(s), 1);
-    return out;
-  };
-  const toPort = (port: number, what: string): Sent[] =>
-    take((s) => s.to.port === port && (s.msg.isRequest ? s.msg.method === what : String(s.msg.status) === what));
-  const drained = (): boolean => core.table.size() === 0 && core.table.active === 0 && core.table.forksActive === 0 && clock.wheel.pending() === 0;
-  return { core, clock, sent, fromCaller, fromMember, take, toPort, drained };
-}
+import { cancelOf, responseAck as ackFor, setup, T1 } from './proxy-rig.js';
 
 describe('centralized forking', () => {
   it('rings every member, relays the answer, cancels the rest, and drains', () => {
@@ -68,7 +14,7 @@ describe('centralized forking', () => {
     const branches = new Set(invites.map((x) => x[0]!.msg.vias[0]!.branch));
     expect(branches.size).toBe(4);
     expect(invites[1]![0]!.msg.requestUri).toBe('sip:m2@127.0.0.1:6002');
-    expect(invites[0]![0]!.text).toContain('Record-Route: <sip:127.0.0.1:5060;lr>');
+    expect(invites[0]![0]!.text).toMatch(/\r\nRecord-Route: <sip:127\.0\.0\.1:5060;lr;ftok=[A-Za-z0-9_-]{22}>\r\n/);
     expect(invites[0]![0]!.msg.maxForwards).toBe(69);
 
     invites.forEach((x, i) => p.fromMember(6001 + i, responseTo(x[0]!.text, 180, 'Ringing', `m${i + 1}`)));
@@ -118,7 +64,7 @@ describe('centralized forking', () => {
     const final = p.toPort(CALLER.port, '487');
     expect(final).toHaveLength(1);
     // The caller ACKs the 487 with the INVITE's branch: absorbed by the server transaction.
-    p.fromCaller(responseAck(final[0]!.text));
+    p.fromCaller(ackFor(invite(), final[0]!.text));
     p.clock.advance(64 * T1 + DEFAULT_TIMERS.timerD + 100);
     expect(p.drained()).toBe(true);
   });
@@ -141,17 +87,22 @@ describe('centralized forking', () => {
     const p = setup();
     p.fromCaller(invite());
     const inv = [6001, 6002, 6003, 6004].map((port) => p.toPort(port, 'INVITE')[0]!);
+    expect(p.toPort(CALLER.port, '100')).toHaveLength(1);
     p.fromMember(6001, responseTo(inv[0]!.text, 486, 'Busy Here', 'm1'));
     p.fromMember(6002, responseTo(inv[1]!.text, 503, 'Service Unavailable', 'm2'));
+    p.fromMember(6004, responseTo(inv[3]!.text, 480, 'Temporarily Unavailable', 'm4'));
+    expect(p.toPort(CALLER.port, '603')).toHaveLength(0);
+    expect(p.sent.filter((s) => s.to.port === CALLER.port)).toHaveLength(0); // not before every branch is done
     p.fromMember(6003, responseTo(inv[2]!.text, 603, 'Decline', 'm3'));
-    expect(p.toPort(CALLER.port, '603')).toHaveLength(0); // not before every branch is done
-    p.fromMember(6004, responseTo(inv[3]!.text, 486, 'Busy Here', 'm4'));
-    expect(p.toPort(CALLER.port, '603')).toHaveLength(1);
+    const final = p.toPort(CALLER.port, '603');
+    expect(final).toHaveLength(1);
+    expect(final[0]!.msg.toTag).toBe('m3'); // the member's own response, relayed
 
     const q = setup();
     q.fromCaller(invite());
     const inv2 = [6001, 6002, 6003, 6004].map((port) => q.toPort(port, 'INVITE')[0]!);
     inv2.forEach((x, i) => q.fromMember(6001 + i, responseTo(x.text, 503, 'Service Unavailable', `m${i + 1}`)));
+    expect(q.toPort(CALLER.port, '503')).toHaveLength(0);
     expect(q.toPort(CALLER.port, '500')).toHaveLength(1);
   });
 
@@ -164,11 +115,18 @@ describe('centralized forking', () => {
     expect(p.toPort(6004, 'INVITE')).toHaveLength(1);
     p.clock.advance(2 * T1);
     expect(p.toPort(6004, 'INVITE')).toHaveLength(1);
-    p.clock.advance(64 * T1);
-    // The real 486 beats our own 408; with no ACK from the caller, Timer G retransmits it.
-    expect(p.toPort(CALLER.port, '486').length).toBeGreaterThanOrEqual(1);
+    // Timer B fires 64*T1 after the INVITE; we are at 3*T1 + 20 ms.
+    p.clock.advance(64 * T1 - (3 * T1 + 20) - 5);
+    expect(p.toPort(CALLER.port, '486')).toHaveLength(0);
+    expect(p.toPort(6004, 'INVITE')).toHaveLength(4); // Timer A keeps doubling: 3.5, 7.5, 15.5 and 31.5 s
+    p.clock.advance(10);
+    // The real 486 beats our own 408, sent once; the caller's ACK stops Timer G.
+    const final = p.toPort(CALLER.port, '486');
+    expect(final).toHaveLength(1);
     expect(p.toPort(CALLER.port, '408')).toHaveLength(0);
+    p.fromCaller(ackFor(invite(), final[0]!.text));
     p.clock.advance(64 * T1 + DEFAULT_TIMERS.timerD);
+    expect(p.toPort(CALLER.port, '486')).toHaveLength(0);
     expect(p.drained()).toBe(true);
   });
 
@@ -185,23 +143,36 @@ describe('centralized forking', () => {
     expect(p.core.metrics.branchesCreated).toBe(4);
   });
 
-  it('routes ACK and BYE through the recorded route and relays the BYE response', () => {
+  it('routes ACK and BYE along the Route it recorded and relays the BYE response', () => {
     const p = setup();
-    const route = 'Route: <sip:127.0.0.1:5060;lr>\r\n';
+    p.fromCaller(invite());
+    const inv = p.toPort(6001, 'INVITE')[0]!;
+    const rr = /Record-Route: (<[^>]+>)/.exec(inv.text)![1]!;
     const ack =
       'ACK sip:m1@127.0.0.1:6001 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bKack1\r\n' +
-      `${route}From: <sip:caller@127.0.0.1:7000>;tag=ft1\r\nTo: <sip:g4@127.0.0.1:5060>;tag=m1\r\nCall-ID: call-1@test\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
+      `Route: ${rr}\r\nFrom: <sip:caller@127.0.0.1:7000>;tag=ft1\r\nTo: <sip:g4@127.0.0.1:5060>;tag=m1\r\nCall-ID: call-1@test\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
     p.fromCaller(ack);
     const fwdAck = p.toPort(6001, 'ACK');
     expect(fwdAck).toHaveLength(1);
     expect(fwdAck[0]!.msg.routeLines).toHaveLength(0);
-    const bye = ack.replace(/ACK/g, 'BYE').replace('z9hG4bKBYE1', 'z9hG4bKbye1');
+    expect(fwdAck[0]!.msg.maxForwards).toBe(69);
+    const bye = ack.replace(/ACK/g, 'BYE').replace('z9hG4bKack1', 'z9hG4bKbye1');
     p.fromCaller(bye);
     const fwdBye = p.toPort(6001, 'BYE');
     expect(fwdBye).toHaveLength(1);
+    expect(fwdBye[0]!.msg.requestUri).toBe('sip:m1@127.0.0.1:6001');
+    // The callee's BYE has the tags swapped: the same Route token proves the same dialog.
+    const calleeBye = bye
+      .replace('Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bKbye1', 'Via: SIP/2.0/UDP 127.0.0.1:6001;branch=z9hG4bKbye2')
+      .replace('BYE sip:m1@127.0.0.1:6001', 'BYE sip:caller@127.0.0.1:7000')
+      .replace('From: <sip:caller@127.0.0.1:7000>;tag=ft1', 'From: <sip:g4@127.0.0.1:5060>;tag=m1')
+      .replace('To: <sip:g4@127.0.0.1:5060>;tag=m1', 'To: <sip:caller@127.0.0.1:7000>;tag=ft1');
+    p.fromMember(6001, calleeBye);
+    expect(p.toPort(CALLER.port, 'BYE')).toHaveLength(1);
     p.fromMember(6001, responseTo(fwdBye[0]!.text, 200, 'OK'));
     expect(p.toPort(CALLER.port, '200')).toHaveLength(1);
-    p.clock.advance(64 * T1 + 100);
+    expect(p.core.metrics.relayRejected).toBe(0);
+    p.clock.advance(64 * T1 + DEFAULT_TIMERS.timerD + 100);
     expect(p.drained()).toBe(true);
   });
 });
@@ -227,7 +198,7 @@ describe('requests the proxy answers itself', () => {
     p.fromCaller('garbage\r\n\r\n');
     p.fromCaller(invite().replace(/Via: .*\r\n/, ''));
     expect(p.sent).toHaveLength(0);
-    expect(p.core.metrics.dropped.get('unparseable')).toBe(2);
+    expect(p.dropped('unparseable')).toBe(2);
     p.fromCaller(invite());
     expect(p.toPort(CALLER.port, '100')).toHaveLength(1);
   });
@@ -261,22 +232,35 @@ describe('distributed forking', () => {
     expect(p.take((s) => s.msg.isRequest)).toHaveLength(0);
   });
 
-  it('a fork node rings its shard only and relays only the first 180', () => {
+  it('a fork node rings its shard only and relays only the first 180, but every 183 and every 18x with a body', () => {
     const p = setup('fork-node', { shard: { index: 2, count: 2 }, listen: { host: '127.0.0.1', port: 5072 } });
     p.fromCaller(invite({ uriHost: '127.0.0.1:5072' }));
-    expect(p.toPort(6002, 'INVITE')).toHaveLength(1);
+    const two = p.toPort(6002, 'INVITE');
+    expect(two).toHaveLength(1);
     const four = p.toPort(6004, 'INVITE');
     expect(four).toHaveLength(1);
     expect(p.take((s) => s.msg.isRequest)).toHaveLength(0);
-    expect(four[0]!.text).toContain('Record-Route: <sip:127.0.0.1:5072;lr>');
+    expect(four[0]!.text).toMatch(/\r\nRecord-Route: <sip:127\.0\.0\.1:5072;lr;ftok=[A-Za-z0-9_-]{22}>\r\n/);
+
+    p.fromMember(6002, responseTo(two[0]!.text, 180, 'Ringing', 'm2'));
+    p.fromMember(6004, responseTo(four[0]!.text, 180, 'Ringing', 'm4'));
+    p.fromMember(6004, responseTo(four[0]!.text, 180, 'Ringing', 'm4')); // a retransmitted 180 too
+    const ringing = p.toPort(CALLER.port, '180');
+    expect(ringing).toHaveLength(1);
+    expect(ringing[0]!.msg.toTag).toBe('m2');
+    // 16.7 step 5 asks for every provisional: the deviation is for plain ringing only.
+    p.fromMember(6004, responseTo(four[0]!.text, 183, 'Session Progress', 'm4'));
+    expect(p.toPort(CALLER.port, '183')).toHaveLength(1);
+    const withBody = responseTo(four[0]!.text, 180, 'Ringing', 'm4').replace('Content-Length: 0\r\n\r\n', 'Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n');
+    p.fromMember(6004, withBody);
+    expect(p.toPort(CALLER.port, '180')).toHaveLength(1);
+  });
+
+  it('with --relay-180 all a fork node relays every 180', () => {
+    const p = setup('fork-node', { relay180: 'all' });
+    p.fromCaller(invite({ uriHost: '127.0.0.1:5060' }));
+    const inv = [6001, 6002, 6003, 6004].map((port) => p.toPort(port, 'INVITE')[0]!);
+    inv.forEach((x, i) => p.fromMember(6001 + i, responseTo(x.text, 180, 'Ringing', `m${i + 1}`)));
+    expect(p.toPort(CALLER.port, '180').map((s) => s.msg.toTag)).toEqual(['m1', 'm2', 'm3', 'm4']);
   });
 });
-
-/** The ACK a UAC sends for a non-2xx final: INVITE's branch, the response's To. */
-function responseAck(final: string): string {
-  const to = final.split('\r\n').find((l) => l.startsWith('To:'))!;
-  return invite()
-    .replace('INVITE sip:g4', 'ACK sip:g4')
-    .replace('CSeq: 1 INVITE', 'CSeq: 1 ACK')
-    .replace(/To: .*\r\n/, `${to}\r\n`);
-}
