@@ -41,6 +41,7 @@ describe('makeReporter', () => {
 
   it('--json: only the rows, one JSON object per line', () => {
     const { out, err } = capture({ json: true, tty: false }, events);
+    for (const line of out) expect(line).not.toContain('\n');
     expect(out.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([row, { ...row, status: 'failed', error: 'caller did not finish', setup_p95_us: '' }]);
     expect(err).toEqual([]);
   });
