@@ -23,7 +23,8 @@ describe('run meta', () => {
     expect(meta.forkbench.version).toBe(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version);
     expect(meta.forkbench.gitCommit).toMatch(/^[0-9a-f]{40}$/); // the repo we run in
     expect(typeof meta.forkbench.gitDirty).toBe('boolean');
-    expect(meta.sippVersion).toMatch(/^\d+\.\d+/);
+    expect(meta.sippVersion).toMatch(/^3\.\d+\.\d+/);
+    expect(meta.kamailioVersion).toMatch(/^5\.\d+\.\d+$/);
     expect(meta.tcpdumpVersion).toMatch(/^\d+\.\d+/);
     expect(meta.node).toBe(process.version);
     expect(meta.cores).toBeGreaterThan(0);
@@ -37,6 +38,14 @@ describe('run meta', () => {
 
   it('tolerates no git and missing tools', async () => {
     expect(await gitInfo(dir)).toEqual({ gitCommit: null, gitDirty: null });
+    const saved = process.env.FORKBENCH_KAMAILIO;
+    process.env.FORKBENCH_KAMAILIO = join(dir, 'no-kamailio');
+    try {
+      expect((await collectMeta({ config: {} })).kamailioVersion).toBeNull();
+    } finally {
+      if (saved === undefined) delete process.env.FORKBENCH_KAMAILIO;
+      else process.env.FORKBENCH_KAMAILIO = saved;
+    }
   });
 
   it('writes meta.json and patches it', async () => {

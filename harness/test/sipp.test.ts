@@ -239,10 +239,8 @@ describe('real SIPp runs on 127.0.0.1', () => {
     const out = join(dir, 'stop');
     const uas = start({ role: 'ringer', localPort: 15060, outDir: out, name: 'member-09' });
     await waitUntilUdpBound(15060);
-    const t0 = Date.now();
     const exit = await uas.stop(2000);
-    expect(Date.now() - t0).toBeLessThan(1500); // SIGTERM is enough, no SIGKILL needed
-    expect(exit.signal).toBeNull();
+    expect(exit.signal).toBeNull(); // SIGTERM was enough: it exited by itself, not by SIGKILL
     expect(exit.code).toBe(0);
     expect((await readSippStatFile(exit.statFile as string)).totalCalls).toBe(0);
   });
@@ -252,11 +250,9 @@ describe('real SIPp runs on 127.0.0.1', () => {
     // A ringer is never CANCELled here, so the caller's call hangs until the global timeout.
     const uas = start({ role: 'ringer', localPort: 15070, calls: 1, outDir: out, name: 'member-01', timeoutS: 3 });
     await waitUntilUdpBound(15070);
-    const t0 = Date.now();
     const uac = start({ role: 'caller', localPort: 15071, remote: '127.0.0.1:15070', service: 'g1', calls: 1, outDir: out, name: 'caller', timeoutS: 2 });
     const cExit = await uac.done;
-    expect(Date.now() - t0).toBeLessThan(5000);
-    expect(cExit.code).toBe(255);
+    expect(cExit.code).toBe(255); // -timeout_error's exit code: the global timeout ended it
     const stats = await readSippStatFile(cExit.statFile as string);
     expect(stats.totalCalls).toBe(1);
     expect(stats.successfulCalls).toBe(0);
