@@ -510,9 +510,13 @@ class Message implements SipMessage {
   topViaText?: string;
   topViaNext = 0;
   /** Value ranges (after the colon) of headers read on demand. */
-  callIdRange?: ValueRange;
-  fromRange?: ValueRange;
-  toRange?: ValueRange;
+  /** Value offsets (after the colon, to the line end) of Call-ID, From and To; -1 when absent. */
+  callIdStart = -1;
+  callIdEnd = -1;
+  fromStart = -1;
+  fromEnd = -1;
+  toStart = -1;
+  toEnd = -1;
   proxyRequireRanges?: ValueRange[];
   private cachedVias?: Via[];
   /** Full mode: every Via value, parsed while scanning. */
@@ -564,18 +568,18 @@ class Message implements SipMessage {
   }
 
   get callId(): string {
-    if (this.cachedCallId === undefined) this.cachedCallId = this.callIdRange ? text(this.buf, this.callIdRange.start, this.callIdRange.end) : '';
+    if (this.cachedCallId === undefined) this.cachedCallId = this.callIdStart >= 0 ? text(this.buf, this.callIdStart, this.callIdEnd) : '';
     return this.cachedCallId;
   }
   get fromTag(): string {
-    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromRange ? tagOf(text(this.buf, this.fromRange.start, this.fromRange.end)) : '';
+    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromStart >= 0 ? tagOf(text(this.buf, this.fromStart, this.fromEnd)) : '';
     return this.cachedFromTag;
   }
   set fromTag(t: string) {
     this.cachedFromTag = t;
   }
   get toTag(): string {
-    if (this.cachedToTag === undefined) this.cachedToTag = this.toRange ? tagOf(text(this.buf, this.toRange.start, this.toRange.end)) : '';
+    if (this.cachedToTag === undefined) this.cachedToTag = this.toStart >= 0 ? tagOf(text(this.buf, this.toStart, this.toEnd)) : '';
     return this.cachedToTag;
   }
   set toTag(t: string) {
@@ -684,7 +688,6 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
     // [hStart, end) is the whole header incl. its CRLF(s); the value runs to the last line end.
     if (++msg.headerCount > MAX_HEADERS) throw new SipParseError('too many headers', false);
     const valueEnd = lineEnd(buf, end - 1);
-    const span: Span = { start: hStart, end };
     let value: string | undefined;
     if (full) {
       const name = canonicalName(latin1(buf, hStart, hNameEnd));
@@ -703,6 +706,7 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       }
     }
     if (hId === H.OTHER) return;
+    const span: Span = { start: hStart, end };
     const once = ONCE_NAMES[hId];
     if (once) {
       // A second one is an error (400); the first one stays what a response copies.
@@ -759,7 +763,8 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
         return;
       }
       case H.CALL_ID:
-        msg.callIdRange = { start: hValue, end: valueEnd };
+        msg.callIdStart = hValue;
+        msg.callIdEnd = valueEnd;
         msg.spans.callId = span;
         if (full && value!.length === 0) errors ||= 'Bad Call-ID';
         return;
@@ -786,12 +791,13 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       }
       case H.FROM:
       case H.TO: {
-        const range = { start: hValue, end: valueEnd };
         if (hId === H.FROM) {
-          msg.fromRange = range;
+          msg.fromStart = hValue;
+          msg.fromEnd = valueEnd;
           msg.spans.from = span;
         } else {
-          msg.toRange = range;
+          msg.toStart = hValue;
+          msg.toEnd = valueEnd;
           msg.spans.to = span;
         }
         // Requests: read the tags now (routing needs the To tag) and refuse broken structure.
