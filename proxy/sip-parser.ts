@@ -491,6 +491,7 @@ class Message implements SipMessage {
   requestUri = '';
   status = 0;
   reason = '';
+  startLineStart = 0;
   startLineEnd = 0;
   headersEnd = -1;
   bodyStart = -1;
@@ -610,7 +611,8 @@ function startLine(buf: Buffer, pos: number, end: number, msg: Message): { error
     }
     if (code < 100 || code > 699 || (i < end && buf[i] !== SP)) return { error: 'bad status line', status: 0, fatal: true };
     msg.status = code;
-    msg.reason = i < end ? buf.toString('utf8', i + 1, end) : '';
+    // latin1 keeps the bytes (a UTF-8 reason phrase, RFC 4475 unreason) for re-serialisation.
+    msg.reason = i < end ? latin1(buf, i + 1, end) : '';
     return { error: '', status: 0, fatal: false };
   }
   // Method SP Request-URI SP SIP-Version, single spaces (RFC 4475 lwsstart, trws, lwsruri: 400).
@@ -671,6 +673,7 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
   const firstNl = buf.indexOf(LF, pos);
   if (firstNl < 0) throw new SipParseError('no line end', false);
   const msg = new Message(buf, mode);
+  msg.startLineStart = pos;
   msg.startLineEnd = firstNl + 1;
   const sl = startLine(buf, pos, lineEnd(buf, firstNl), msg);
   if (sl.fatal) throw new SipParseError(sl.error, false);

@@ -195,7 +195,7 @@ export function forwardResponse(msg: SipMessage): Buffer {
   const top = msg.viaLines[0]!;
   const buf = msg.buf;
   const rest = hasComma(buf, top.span.start, top.span.end) ? top.values.slice(1) : [];
-  return join([buf.subarray(0, top.span.start), rest.length ? `Via: ${rest.join(', ')}\r\n` : '', buf.subarray(top.span.end, bodyEnd(msg))]);
+  return join([buf.subarray(msg.startLineStart ?? 0, top.span.start), rest.length ? `Via: ${rest.join(', ')}\r\n` : '', buf.subarray(top.span.end, bodyEnd(msg))]);
 }
 
 function raw(msg: SipMessage, span: Span | undefined): string {

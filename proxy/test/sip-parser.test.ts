@@ -252,3 +252,14 @@ describe('lazy mode reads on demand', () => {
     expect(lazy.vias[0]).toEqual(full.vias[0]);
   });
 });
+
+describe.each(modes)('responses keep their bytes when forwarded (%s)', (mode) => {
+  it('a UTF-8 reason phrase comes out byte for byte; leading CRLFs do not', () => {
+    const reason = Buffer.from('= 2**3 * 5**2 но сто', 'utf8').toString('latin1');
+    const fwd = forwardRequest(parseSip(buf(invite()), mode), { via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx', removeTopRoute: false }).toString('latin1');
+    const text = '\r\n' + responseTo(fwd, 200, reason, 'm1');
+    const out = forwardResponse(parseSip(buf(text), mode)).toString('latin1');
+    expect(out.startsWith(`SIP/2.0 200 ${reason}\r\n`)).toBe(true);
+    expect(out).not.toContain('z9hG4bKx');
+  });
+});
