@@ -192,7 +192,13 @@ function splitLimited(value: string): string[] | undefined {
 /** Commas in buf[start, end): a cheap bound on the values of a lazily read line. */
 function commas(buf: Buffer, start: number, end: number): number {
   let n = 0;
-  for (let i = start; i < end && n < MAX_VALUES; i++) if (buf[i] === 0x2c) n++;
+  // Short lines: a byte loop. Long ones: native search (memchr), at most MAX_VALUES calls. Either
+  // way a datagram's cost stays within a small multiple of its length.
+  if (end - start < 1024) {
+    for (let i = start; i < end; i++) if (buf[i] === 0x2c) n++;
+    return n;
+  }
+  for (let i = buf.indexOf(0x2c, start); i >= 0 && i < end && n < MAX_VALUES; i = buf.indexOf(0x2c, i + 1)) n++;
   return n;
 }
 
@@ -225,29 +231,64 @@ function parsePort(s: string, i: number): { port: number; end: number } | undefi
   return j === i || v === 0 ? undefined : { port: v, end: j };
 }
 
+// Byte-level scanning helpers over buf[.., end): the top Via is read from the received bytes.
+function at(b: Buffer, i: number, end: number): number {
+  return i < end ? b[i]! : -1;
+}
+function bSkipWs(b: Buffer, end: number, i: number): number {
+  while (i < end && isWs(b[i]!)) i++;
+  return i;
+}
+function bTokenEnd(b: Buffer, end: number, i: number): number {
+  while (i < end && TOKEN[b[i]!] === 1) i++;
+  return i;
+}
+function bQuotedEnd(b: Buffer, end: number, i: number): number {
+  for (let j = i + 1; j < end; j++) {
+    const c = b[j]!;
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return -1;
+}
+function bIndexOf(b: Buffer, c: number, i: number, end: number): number {
+  for (let j = i; j < end; j++) if (b[j] === c) return j;
+  return -1;
+}
+function bParsePort(b: Buffer, i: number, end: number): { port: number; end: number } | undefined {
+  let v = 0;
+  let j = i;
+  while (j < end && b[j]! >= 0x30 && b[j]! <= 0x39) {
+    v = v * 10 + b[j]! - 0x30;
+    if (v > 65535) return undefined;
+    j++;
+  }
+  return j === i || v === 0 ? undefined : { port: v, end: j };
+}
+
 /**
- * Parse one via-parm of `s` starting at `from` (RFC 3261 20.42, LWS allowed around '/', ':', ';'
- * and '='). Returns the Via and the index after the ',' that ends it (or s.length), or undefined.
+ * Parse one via-parm of buf[from, end) (RFC 3261 20.42; LWS, folding included, allowed around '/',
+ * ':', ';' and '='). Returns the Via and the offset after the ',' that ends it (or end), or undefined.
  */
-export function parseViaAt(s: string, from: number): { via: Via; next: number } | undefined {
-  let i = skipWs(s, from);
+function viaAt(b: Buffer, from: number, end: number): { via: Via; next: number } | undefined {
+  let i = bSkipWs(b, end, from);
   const start = i;
   // sent-protocol: "SIP" SLASH version SLASH transport (SLASH may have LWS around it).
-  if ((s.charCodeAt(i) | 0x20) !== 0x73 || (s.charCodeAt(i + 1) | 0x20) !== 0x69 || (s.charCodeAt(i + 2) | 0x20) !== 0x70) return undefined;
-  i = skipWs(s, i + 3);
-  if (s.charCodeAt(i) !== 0x2f) return undefined;
-  i = skipWs(s, i + 1);
-  const vEnd0 = tokenEnd(s, i);
+  if ((at(b, i, end) | 0x20) !== 0x73 || (at(b, i + 1, end) | 0x20) !== 0x69 || (at(b, i + 2, end) | 0x20) !== 0x70) return undefined;
+  i = bSkipWs(b, end, i + 3);
+  if (at(b, i, end) !== 0x2f) return undefined;
+  i = bSkipWs(b, end, i + 1);
+  const vEnd0 = bTokenEnd(b, end, i);
   if (vEnd0 === i) return undefined;
-  const version = s.slice(i, vEnd0);
-  i = skipWs(s, vEnd0);
-  if (s.charCodeAt(i) !== 0x2f) return undefined;
-  i = skipWs(s, i + 1);
-  const tEnd = tokenEnd(s, i);
+  const version = latin1(b, i, vEnd0);
+  i = bSkipWs(b, end, vEnd0);
+  if (at(b, i, end) !== 0x2f) return undefined;
+  i = bSkipWs(b, end, i + 1);
+  const tEnd = bTokenEnd(b, end, i);
   if (tEnd === i) return undefined;
-  let transport = s.slice(i, tEnd);
+  let transport = latin1(b, i, tEnd);
   for (let k = i; k < tEnd; k++) {
-    const c = s.charCodeAt(k);
+    const c = at(b, k, end);
     if (c >= 0x61 && c <= 0x7a) {
       transport = transport.toUpperCase();
       break;
@@ -255,54 +296,54 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
   }
   i = tEnd;
   const afterProto = i;
-  i = skipWs(s, i);
+  i = bSkipWs(b, end, i);
   if (i === afterProto) return undefined; // LWS before sent-by
   let hostEnd: number;
-  if (s.charCodeAt(i) === 0x5b) {
-    hostEnd = s.indexOf(']', i);
+  if (at(b, i, end) === 0x5b) {
+    hostEnd = bIndexOf(b, 0x5d, i, end);
     if (hostEnd < 0) return undefined;
     hostEnd++;
   } else {
     hostEnd = i;
-    while (hostEnd < s.length) {
-      const c = s.charCodeAt(hostEnd);
+    while (hostEnd < end) {
+      const c = at(b, hostEnd, end);
       if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f)) break;
       hostEnd++;
     }
   }
   if (hostEnd === i) return undefined;
-  const via: Via = { value: '', version, transport, host: s.slice(i, hostEnd), port: 5060, portGiven: false, branch: '' };
-  i = skipWs(s, hostEnd);
-  if (s.charCodeAt(i) === COLON) {
-    const p = parsePort(s, skipWs(s, i + 1));
+  const via: Via = { value: '', version, transport, host: latin1(b, i, hostEnd), port: 5060, portGiven: false, branch: '' };
+  i = bSkipWs(b, end, hostEnd);
+  if (at(b, i, end) === COLON) {
+    const p = bParsePort(b, bSkipWs(b, end, i + 1), end);
     if (!p) return undefined;
     via.port = p.port;
     via.portGiven = true;
-    i = skipWs(s, p.end);
+    i = bSkipWs(b, end, p.end);
   }
   let nParams = 0;
-  while (s.charCodeAt(i) === 0x3b) {
+  while (at(b, i, end) === 0x3b) {
     if (++nParams > MAX_PARAMS) return undefined;
-    i = skipWs(s, i + 1);
-    const nameEnd = tokenEnd(s, i);
+    i = bSkipWs(b, end, i + 1);
+    const nameEnd = bTokenEnd(b, end, i);
     if (nameEnd === i) return undefined; // ";;" or a trailing ';'
     // Only branch, received and rport matter: compare by length first, build no string otherwise.
     const len = nameEnd - i;
-    const name = len === 6 || len === 8 || len === 5 ? s.slice(i, nameEnd).toLowerCase() : '';
-    i = skipWs(s, nameEnd);
+    const name = len === 6 || len === 8 || len === 5 ? latin1(b, i, nameEnd).toLowerCase() : '';
+    i = bSkipWs(b, end, nameEnd);
     let value: string | undefined;
-    if (s.charCodeAt(i) === 0x3d) {
-      i = skipWs(s, i + 1);
+    if (at(b, i, end) === 0x3d) {
+      i = bSkipWs(b, end, i + 1);
       let vEnd: number;
-      if (s.charCodeAt(i) === 0x22) vEnd = quotedEnd(s, i);
-      else if (s.charCodeAt(i) === 0x5b) vEnd = s.indexOf(']', i) + 1;
+      if (at(b, i, end) === 0x22) vEnd = bQuotedEnd(b, end, i);
+      else if (at(b, i, end) === 0x5b) vEnd = bIndexOf(b, 0x5d, i, end) + 1;
       else {
         vEnd = i;
-        while (vEnd < s.length && (isToken(s.charCodeAt(vEnd)) || s.charCodeAt(vEnd) === COLON)) vEnd++;
+        while (vEnd < end && (isToken(at(b, vEnd, end)) || at(b, vEnd, end) === COLON)) vEnd++;
       }
       if (vEnd <= i) return undefined;
-      value = s.slice(i, vEnd);
-      i = skipWs(s, vEnd);
+      value = latin1(b, i, vEnd);
+      i = bSkipWs(b, end, vEnd);
     }
     if (name === 'branch') {
       if (value === undefined) return undefined;
@@ -317,28 +358,41 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
       }
     }
   }
-  let end = i;
-  while (end > start && isWs(s.charCodeAt(end - 1))) end--;
-  if (i < s.length) {
-    if (s.charCodeAt(i) !== 0x2c) return undefined;
+  let last = i;
+  while (last > start && isWs(b[last - 1]!)) last--;
+  if (i < end) {
+    if (at(b, i, end) !== 0x2c) return undefined;
     i++;
-    if (skipWs(s, i) >= s.length) return undefined; // a trailing comma
+    if (bSkipWs(b, end, i) >= end) return undefined; // a trailing comma
   }
-  via.value = s.slice(start, end);
+  via.value = latin1(b, start, last);
   return { via, next: i };
 }
 
-/** Parse a whole Via value (one or more via-parms); undefined when any is malformed. */
-export function parseVias(value: string): Via[] | undefined {
+
+/** parseViaAt on a string value: one via-parm from `from`, and where the next one starts. */
+export function parseViaAt(s: string, from: number): { via: Via; next: number } | undefined {
+  const b = Buffer.from(s, 'latin1');
+  return viaAt(b, from, b.length);
+}
+
+/** Every via-parm of buf[from, end); undefined when any is malformed. */
+function viasIn(b: Buffer, from: number, end: number): Via[] | undefined {
   const out: Via[] = [];
-  let i = 0;
-  while (i < value.length) {
-    const r = parseViaAt(value, i);
+  let i = from;
+  while (bSkipWs(b, end, i) < end) {
+    const r = viaAt(b, i, end);
     if (!r) return undefined;
     out.push(r.via);
     i = r.next;
   }
   return out.length ? out : undefined;
+}
+
+/** Parse a whole Via value (one or more via-parms); undefined when any is malformed. */
+export function parseVias(value: string): Via[] | undefined {
+  const b = Buffer.from(value, 'latin1');
+  return viasIn(b, 0, b.length);
 }
 
 /** Back-compat: the first via-parm of a value. */
@@ -469,8 +523,8 @@ class ValueLine implements MultiValueLine {
   constructor(
     readonly span: Span,
     private readonly buf: Buffer,
-    private readonly valueStart: number,
-    private readonly valueEnd: number,
+    readonly valueStart: number,
+    readonly valueEnd: number,
   ) {}
   get values(): string[] {
     return (this.cached ??= splitCommas(text(this.buf, this.valueStart, this.valueEnd)));
@@ -507,9 +561,9 @@ class Message implements SipMessage {
   /** Request-URI as parsed (requests with a SIP URI). */
   uri?: SipUri;
   topVia?: Via;
-  /** Lazy mode: the top Via line's text and where its second value starts (its length if none). */
-  topViaText?: string;
+  /** Lazy mode: where the top Via line's second value starts, and where the line's value ends. */
   topViaNext = 0;
+  topViaEnd = 0;
   /** Value ranges (after the colon) of headers read on demand. */
   /** Value offsets (after the colon, to the line end) of Call-ID, From and To; -1 when absent. */
   callIdStart = -1;
@@ -542,11 +596,12 @@ class Message implements SipMessage {
     // The second value: after the top one on the same line, or first on the next Via line.
     const first = this.viaLines[0];
     if (first && this.topVia) {
-      if (this.topViaText !== undefined && this.topViaNext < this.topViaText.length) {
-        const second = parseViaAt(this.topViaText, this.topViaNext);
+      if (this.topViaNext < this.topViaEnd) {
+        const second = viaAt(this.buf, this.topViaNext, this.topViaEnd);
         if (second) out.push(second.via);
       } else if (this.viaLines[1]) {
-        const second = parseViaAt(this.viaLines[1].value, 0);
+        const line = this.viaLines[1];
+        const second = viaAt(this.buf, line.valueStart, line.valueEnd);
         if (second) out.push(second.via);
       }
     }
@@ -729,7 +784,7 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
           return;
         }
         if (full) {
-          const vias = parseVias(value!);
+          const vias = viasIn(buf, hValue, valueEnd);
           if (vias) {
             if (!msg.topVia) msg.topVia = vias[0];
             (msg.cachedViasFull ??= []).push(...vias);
@@ -738,17 +793,16 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
           errors ||= 'Bad Via';
           if (msg.topVia) return;
         } else if (msg.topVia) return;
-        const top = text(buf, hValue, valueEnd);
-        const r = parseViaAt(top, 0);
+        const r = viaAt(buf, hValue, valueEnd);
         if (r) {
           msg.topVia = r.via;
-          msg.topViaText = top;
           msg.topViaNext = r.next;
+          msg.topViaEnd = valueEnd;
           return;
         }
         // Broken parameters (RFC 4475 badinv01): still answerable when sent-by itself parses.
-        const semi = top.indexOf(';');
-        const bare = semi > 0 ? parseViaAt(top.slice(0, semi), 0) : undefined;
+        const semi = bIndexOf(buf, 0x3b, hValue, valueEnd);
+        const bare = semi > 0 ? viaAt(buf, hValue, semi) : undefined;
         if (!bare) throw new SipParseError('bad top Via', false, msg);
         msg.topVia = bare.via;
         (msg.cachedViasFull ??= []).push(bare.via);
