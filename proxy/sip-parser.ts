@@ -529,9 +529,6 @@ class ValueLine implements MultiValueLine {
   get values(): string[] {
     return (this.cached ??= splitCommas(text(this.buf, this.valueStart, this.valueEnd)));
   }
-  get value(): string {
-    return text(this.buf, this.valueStart, this.valueEnd);
-  }
 }
 
 interface ValueRange {
