@@ -1,8 +1,8 @@
 // SIP message parser, written by hand because it is the research object ("simplified analysis").
 //
 // One scan over the header lines serves both modes, and every step of it is linear in the bytes it
-// reads (no regular expression runs on header values): a hostile 60 KB datagram costs what an
-// honest one of the same size costs. Header names are recognised from their bytes (length and
+// reads (no backtracking regular expression: the only ones unfold lines and case header names): a
+// hostile 60 KB datagram costs what an honest one of the same size costs. Header names are recognised from their bytes (length and
 // lowercased first letters, compact forms included, like Kamailio's parse_hname2), never as strings.
 //
 // Lazy mode keeps values as offsets into the received Buffer. It reads, while scanning, only what
@@ -484,6 +484,67 @@ function params(s: string, from: number, uri: string): NameAddrInfo | undefined 
   return { tag, uri };
 }
 
+/**
+ * scanNameAddr(value, false) read from the received bytes of a From/To value: the tag ('' when
+ * none), or undefined when the structure is broken. Lazy mode reads tags this way, building no
+ * string but the tag itself.
+ */
+function tagIn(b: Buffer, start: number, end: number): string | undefined {
+  let i = bSkipWs(b, end, start);
+  if (at(b, i, end) === 0x22) {
+    const q = bQuotedEnd(b, end, i);
+    if (q < 0) return undefined;
+    i = bSkipWs(b, end, q);
+    if (at(b, i, end) !== 0x3c) return undefined;
+  } else {
+    let j = i;
+    while (j < end) {
+      const c = b[j]!;
+      if (c === 0x3c || !(TOKEN[c] === 1 || isWs(c))) break;
+      j++;
+    }
+    const c = at(b, j, end);
+    if (c === COLON || c === -1 || c === 0x3b) {
+      // addr-spec: the URI runs to the first ';'; a comma in it means a list or a broken value.
+      let e = bIndexOf(b, 0x3b, j, end);
+      if (e < 0) e = end;
+      if (bIndexOf(b, 0x2c, i, e) >= 0) return undefined;
+      return tagParams(b, e, end);
+    }
+    if (c !== 0x3c) return undefined;
+    i = j;
+  }
+  const close = bIndexOf(b, 0x3e, i + 1, end);
+  if (close < 0) return undefined;
+  return tagParams(b, close + 1, end);
+}
+
+function tagParams(b: Buffer, from: number, end: number): string | undefined {
+  let tag = '';
+  let i = bSkipWs(b, end, from);
+  let n = 0;
+  while (i < end) {
+    if (b[i] !== 0x3b || ++n > MAX_PARAMS) return undefined;
+    i = bSkipWs(b, end, i + 1);
+    const nameEnd = bTokenEnd(b, end, i);
+    if (nameEnd === i) return undefined;
+    const isTag = nameEnd - i === 3 && (b[i]! | 0x20) === 0x74 && (b[i + 1]! | 0x20) === 0x61 && (b[i + 2]! | 0x20) === 0x67;
+    i = bSkipWs(b, end, nameEnd);
+    if (at(b, i, end) === 0x3d) {
+      i = bSkipWs(b, end, i + 1);
+      let vEnd: number;
+      const c = at(b, i, end);
+      if (c === 0x22) vEnd = bQuotedEnd(b, end, i);
+      else if (c === 0x5b) vEnd = bIndexOf(b, 0x5d, i, end) + 1;
+      else vEnd = bTokenEnd(b, end, i);
+      if (vEnd <= i) return undefined;
+      if (isTag) tag = latin1(b, i, vEnd);
+      i = bSkipWs(b, end, vEnd);
+    }
+  }
+  return tag;
+}
+
 /** The tag parameter of a From/To value: header params only, never a URI param inside <...>. */
 export function tagOf(value: string): string {
   return scanNameAddr(value, false)?.tag ?? '';
@@ -625,14 +686,14 @@ class Message implements SipMessage {
     return this.cachedCallId;
   }
   get fromTag(): string {
-    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromStart >= 0 ? tagOf(text(this.buf, this.fromStart, this.fromEnd)) : '';
+    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromStart >= 0 ? (tagIn(this.buf, this.fromStart, this.fromEnd) ?? '') : '';
     return this.cachedFromTag;
   }
   set fromTag(t: string) {
     this.cachedFromTag = t;
   }
   get toTag(): string {
-    if (this.cachedToTag === undefined) this.cachedToTag = this.toStart >= 0 ? tagOf(text(this.buf, this.toStart, this.toEnd)) : '';
+    if (this.cachedToTag === undefined) this.cachedToTag = this.toStart >= 0 ? (tagIn(this.buf, this.toStart, this.toEnd) ?? '') : '';
     return this.cachedToTag;
   }
   set toTag(t: string) {
@@ -857,10 +918,10 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
         // Requests: read the tags now (routing needs the To tag) and refuse broken structure.
         // Responses: only full mode looks (matching needs neither).
         if (!msg.isRequest && !full) return;
-        const info = scanNameAddr(value ?? text(buf, hValue, valueEnd), full);
-        if (!info) errors ||= hId === H.FROM ? 'Bad From' : 'Bad To';
-        else if (hId === H.FROM) msg.fromTag = info.tag;
-        else msg.toTag = info.tag;
+        const tag = full ? scanNameAddr(value!, true)?.tag : tagIn(buf, hValue, valueEnd);
+        if (tag === undefined) errors ||= hId === H.FROM ? 'Bad From' : 'Bad To';
+        else if (hId === H.FROM) msg.fromTag = tag;
+        else msg.toTag = tag;
         return;
       }
       case H.MAX_FORWARDS: {

@@ -331,3 +331,25 @@ describe('name-addr scanning (From, To, Contact, Route)', () => {
     expect(scanNameAddr(value, false)).toBeDefined();
   });
 });
+
+describe('lazy mode reads From/To tags from bytes exactly as the lenient scanner does', () => {
+  it.each([
+    '<sip:a@b>;tag=1',
+    '"A \\" B" <sip:a@b> ; tag = x9',
+    'sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n',
+    "token1~` token2'+_ <sip:mundane@example.com>;p=\"x;tag=no\";tag=_token~1'+`*%!-.",
+    '<sip:a@b;tag=inuri>',
+    '"Mr. J. User <sip:j.user@example.com>',
+    'Bell, Alexander <sip:a.g.bell@example.com>;tag=43',
+    '<sip:a@b>;;tag=1',
+    '"Watson, Thomas" < sip:t.watson@example.org >;TAG=w',
+    'garbage;tag=ft1',
+    'sip:a@b,sip:c@d;tag=2',
+    '<sip:a@b>\r\n ;tag=folded',
+  ])('%s', (value) => {
+    const want = scanNameAddr(value, false);
+    const text = invite().replace('From: <sip:caller@127.0.0.1:7000>;tag=ft1', `From: ${value}`);
+    if (!want) expect(parseError(text, 'lazy').message).toBe('Bad From');
+    else expect(parseSip(buf(text), 'lazy').fromTag).toBe(want.tag);
+  });
+});
