@@ -49,7 +49,8 @@ export function hostileDatagram(kind: HostileKind, size: number, honest = false)
       line = `From: a${run(' ')}b <sip:a@127.0.0.1:7000>;tag=1\r\n`;
       break;
     case 'colonless-line':
-      line = honest ? `X-Long: ${run(' ')}\r\n` : `X-Long${run(' ')}value\r\n`;
+      // honest: the same length of name characters before the colon.
+      line = honest ? `X-Long${run(' ')}: value\r\n` : `X-Long${run(' ')}value\r\n`;
       break;
     case 'angles':
       line = `To: ${run('<')}sip:g4@127.0.0.1:5060>\r\n`;

@@ -48,6 +48,8 @@ export interface SipMessage {
   requestUri: string;
   status: number;
   reason: string;
+  /** Where the start line begins (after any leading CRLF keep-alive bytes). */
+  startLineStart?: number;
   /** End of the start line (offset just after its CRLF). */
   startLineEnd: number;
   /** Offset of the empty line that ends the headers. */

@@ -1,8 +1,8 @@
 // SIP message parser, written by hand because it is the research object ("simplified analysis").
 //
 // One scan over the header lines serves both modes, and every step of it is linear in the bytes it
-// reads (no regular expression runs on header values): a hostile 60 KB datagram costs what an
-// honest one of the same size costs. Header names are recognised from their bytes (length and
+// reads (no backtracking regular expression: the only ones unfold lines and case header names): a
+// hostile 60 KB datagram costs what an honest one of the same size costs. Header names are recognised from their bytes (length and
 // lowercased first letters, compact forms included, like Kamailio's parse_hname2), never as strings.
 //
 // Lazy mode keeps values as offsets into the received Buffer. It reads, while scanning, only what
@@ -192,7 +192,13 @@ function splitLimited(value: string): string[] | undefined {
 /** Commas in buf[start, end): a cheap bound on the values of a lazily read line. */
 function commas(buf: Buffer, start: number, end: number): number {
   let n = 0;
-  for (let i = start; i < end && n < MAX_VALUES; i++) if (buf[i] === 0x2c) n++;
+  // Short lines: a byte loop. Long ones: native search (memchr), at most MAX_VALUES calls. Either
+  // way a datagram's cost stays within a small multiple of its length.
+  if (end - start < 1024) {
+    for (let i = start; i < end; i++) if (buf[i] === 0x2c) n++;
+    return n;
+  }
+  for (let i = buf.indexOf(0x2c, start); i >= 0 && i < end && n < MAX_VALUES; i = buf.indexOf(0x2c, i + 1)) n++;
   return n;
 }
 
@@ -225,29 +231,64 @@ function parsePort(s: string, i: number): { port: number; end: number } | undefi
   return j === i || v === 0 ? undefined : { port: v, end: j };
 }
 
+// Byte-level scanning helpers over buf[.., end): the top Via is read from the received bytes.
+function at(b: Buffer, i: number, end: number): number {
+  return i < end ? b[i]! : -1;
+}
+function bSkipWs(b: Buffer, end: number, i: number): number {
+  while (i < end && isWs(b[i]!)) i++;
+  return i;
+}
+function bTokenEnd(b: Buffer, end: number, i: number): number {
+  while (i < end && TOKEN[b[i]!] === 1) i++;
+  return i;
+}
+function bQuotedEnd(b: Buffer, end: number, i: number): number {
+  for (let j = i + 1; j < end; j++) {
+    const c = b[j]!;
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return -1;
+}
+function bIndexOf(b: Buffer, c: number, i: number, end: number): number {
+  for (let j = i; j < end; j++) if (b[j] === c) return j;
+  return -1;
+}
+function bParsePort(b: Buffer, i: number, end: number): { port: number; end: number } | undefined {
+  let v = 0;
+  let j = i;
+  while (j < end && b[j]! >= 0x30 && b[j]! <= 0x39) {
+    v = v * 10 + b[j]! - 0x30;
+    if (v > 65535) return undefined;
+    j++;
+  }
+  return j === i || v === 0 ? undefined : { port: v, end: j };
+}
+
 /**
- * Parse one via-parm of `s` starting at `from` (RFC 3261 20.42, LWS allowed around '/', ':', ';'
- * and '='). Returns the Via and the index after the ',' that ends it (or s.length), or undefined.
+ * Parse one via-parm of buf[from, end) (RFC 3261 20.42; LWS, folding included, allowed around '/',
+ * ':', ';' and '='). Returns the Via and the offset after the ',' that ends it (or end), or undefined.
  */
-export function parseViaAt(s: string, from: number): { via: Via; next: number } | undefined {
-  let i = skipWs(s, from);
+function viaAt(b: Buffer, from: number, end: number): { via: Via; next: number } | undefined {
+  let i = bSkipWs(b, end, from);
   const start = i;
   // sent-protocol: "SIP" SLASH version SLASH transport (SLASH may have LWS around it).
-  if ((s.charCodeAt(i) | 0x20) !== 0x73 || (s.charCodeAt(i + 1) | 0x20) !== 0x69 || (s.charCodeAt(i + 2) | 0x20) !== 0x70) return undefined;
-  i = skipWs(s, i + 3);
-  if (s.charCodeAt(i) !== 0x2f) return undefined;
-  i = skipWs(s, i + 1);
-  const vEnd0 = tokenEnd(s, i);
+  if ((at(b, i, end) | 0x20) !== 0x73 || (at(b, i + 1, end) | 0x20) !== 0x69 || (at(b, i + 2, end) | 0x20) !== 0x70) return undefined;
+  i = bSkipWs(b, end, i + 3);
+  if (at(b, i, end) !== 0x2f) return undefined;
+  i = bSkipWs(b, end, i + 1);
+  const vEnd0 = bTokenEnd(b, end, i);
   if (vEnd0 === i) return undefined;
-  const version = s.slice(i, vEnd0);
-  i = skipWs(s, vEnd0);
-  if (s.charCodeAt(i) !== 0x2f) return undefined;
-  i = skipWs(s, i + 1);
-  const tEnd = tokenEnd(s, i);
+  const version = latin1(b, i, vEnd0);
+  i = bSkipWs(b, end, vEnd0);
+  if (at(b, i, end) !== 0x2f) return undefined;
+  i = bSkipWs(b, end, i + 1);
+  const tEnd = bTokenEnd(b, end, i);
   if (tEnd === i) return undefined;
-  let transport = s.slice(i, tEnd);
+  let transport = latin1(b, i, tEnd);
   for (let k = i; k < tEnd; k++) {
-    const c = s.charCodeAt(k);
+    const c = at(b, k, end);
     if (c >= 0x61 && c <= 0x7a) {
       transport = transport.toUpperCase();
       break;
@@ -255,54 +296,54 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
   }
   i = tEnd;
   const afterProto = i;
-  i = skipWs(s, i);
+  i = bSkipWs(b, end, i);
   if (i === afterProto) return undefined; // LWS before sent-by
   let hostEnd: number;
-  if (s.charCodeAt(i) === 0x5b) {
-    hostEnd = s.indexOf(']', i);
+  if (at(b, i, end) === 0x5b) {
+    hostEnd = bIndexOf(b, 0x5d, i, end);
     if (hostEnd < 0) return undefined;
     hostEnd++;
   } else {
     hostEnd = i;
-    while (hostEnd < s.length) {
-      const c = s.charCodeAt(hostEnd);
+    while (hostEnd < end) {
+      const c = at(b, hostEnd, end);
       if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f)) break;
       hostEnd++;
     }
   }
   if (hostEnd === i) return undefined;
-  const via: Via = { value: '', version, transport, host: s.slice(i, hostEnd), port: 5060, portGiven: false, branch: '' };
-  i = skipWs(s, hostEnd);
-  if (s.charCodeAt(i) === COLON) {
-    const p = parsePort(s, skipWs(s, i + 1));
+  const via: Via = { value: '', version, transport, host: latin1(b, i, hostEnd), port: 5060, portGiven: false, branch: '' };
+  i = bSkipWs(b, end, hostEnd);
+  if (at(b, i, end) === COLON) {
+    const p = bParsePort(b, bSkipWs(b, end, i + 1), end);
     if (!p) return undefined;
     via.port = p.port;
     via.portGiven = true;
-    i = skipWs(s, p.end);
+    i = bSkipWs(b, end, p.end);
   }
   let nParams = 0;
-  while (s.charCodeAt(i) === 0x3b) {
+  while (at(b, i, end) === 0x3b) {
     if (++nParams > MAX_PARAMS) return undefined;
-    i = skipWs(s, i + 1);
-    const nameEnd = tokenEnd(s, i);
+    i = bSkipWs(b, end, i + 1);
+    const nameEnd = bTokenEnd(b, end, i);
     if (nameEnd === i) return undefined; // ";;" or a trailing ';'
     // Only branch, received and rport matter: compare by length first, build no string otherwise.
     const len = nameEnd - i;
-    const name = len === 6 || len === 8 || len === 5 ? s.slice(i, nameEnd).toLowerCase() : '';
-    i = skipWs(s, nameEnd);
+    const name = len === 6 || len === 8 || len === 5 ? latin1(b, i, nameEnd).toLowerCase() : '';
+    i = bSkipWs(b, end, nameEnd);
     let value: string | undefined;
-    if (s.charCodeAt(i) === 0x3d) {
-      i = skipWs(s, i + 1);
+    if (at(b, i, end) === 0x3d) {
+      i = bSkipWs(b, end, i + 1);
       let vEnd: number;
-      if (s.charCodeAt(i) === 0x22) vEnd = quotedEnd(s, i);
-      else if (s.charCodeAt(i) === 0x5b) vEnd = s.indexOf(']', i) + 1;
+      if (at(b, i, end) === 0x22) vEnd = bQuotedEnd(b, end, i);
+      else if (at(b, i, end) === 0x5b) vEnd = bIndexOf(b, 0x5d, i, end) + 1;
       else {
         vEnd = i;
-        while (vEnd < s.length && (isToken(s.charCodeAt(vEnd)) || s.charCodeAt(vEnd) === COLON)) vEnd++;
+        while (vEnd < end && (isToken(at(b, vEnd, end)) || at(b, vEnd, end) === COLON)) vEnd++;
       }
       if (vEnd <= i) return undefined;
-      value = s.slice(i, vEnd);
-      i = skipWs(s, vEnd);
+      value = latin1(b, i, vEnd);
+      i = bSkipWs(b, end, vEnd);
     }
     if (name === 'branch') {
       if (value === undefined) return undefined;
@@ -317,28 +358,41 @@ export function parseViaAt(s: string, from: number): { via: Via; next: number } 
       }
     }
   }
-  let end = i;
-  while (end > start && isWs(s.charCodeAt(end - 1))) end--;
-  if (i < s.length) {
-    if (s.charCodeAt(i) !== 0x2c) return undefined;
+  let last = i;
+  while (last > start && isWs(b[last - 1]!)) last--;
+  if (i < end) {
+    if (at(b, i, end) !== 0x2c) return undefined;
     i++;
-    if (skipWs(s, i) >= s.length) return undefined; // a trailing comma
+    if (bSkipWs(b, end, i) >= end) return undefined; // a trailing comma
   }
-  via.value = s.slice(start, end);
+  via.value = latin1(b, start, last);
   return { via, next: i };
 }
 
-/** Parse a whole Via value (one or more via-parms); undefined when any is malformed. */
-export function parseVias(value: string): Via[] | undefined {
+
+/** parseViaAt on a string value: one via-parm from `from`, and where the next one starts. */
+export function parseViaAt(s: string, from: number): { via: Via; next: number } | undefined {
+  const b = Buffer.from(s, 'latin1');
+  return viaAt(b, from, b.length);
+}
+
+/** Every via-parm of buf[from, end); undefined when any is malformed. */
+function viasIn(b: Buffer, from: number, end: number): Via[] | undefined {
   const out: Via[] = [];
-  let i = 0;
-  while (i < value.length) {
-    const r = parseViaAt(value, i);
+  let i = from;
+  while (bSkipWs(b, end, i) < end) {
+    const r = viaAt(b, i, end);
     if (!r) return undefined;
     out.push(r.via);
     i = r.next;
   }
   return out.length ? out : undefined;
+}
+
+/** Parse a whole Via value (one or more via-parms); undefined when any is malformed. */
+export function parseVias(value: string): Via[] | undefined {
+  const b = Buffer.from(value, 'latin1');
+  return viasIn(b, 0, b.length);
 }
 
 /** Back-compat: the first via-parm of a value. */
@@ -430,6 +484,67 @@ function params(s: string, from: number, uri: string): NameAddrInfo | undefined 
   return { tag, uri };
 }
 
+/**
+ * scanNameAddr(value, false) read from the received bytes of a From/To value: the tag ('' when
+ * none), or undefined when the structure is broken. Lazy mode reads tags this way, building no
+ * string but the tag itself.
+ */
+function tagIn(b: Buffer, start: number, end: number): string | undefined {
+  let i = bSkipWs(b, end, start);
+  if (at(b, i, end) === 0x22) {
+    const q = bQuotedEnd(b, end, i);
+    if (q < 0) return undefined;
+    i = bSkipWs(b, end, q);
+    if (at(b, i, end) !== 0x3c) return undefined;
+  } else {
+    let j = i;
+    while (j < end) {
+      const c = b[j]!;
+      if (c === 0x3c || !(TOKEN[c] === 1 || isWs(c))) break;
+      j++;
+    }
+    const c = at(b, j, end);
+    if (c === COLON || c === -1 || c === 0x3b) {
+      // addr-spec: the URI runs to the first ';'; a comma in it means a list or a broken value.
+      let e = bIndexOf(b, 0x3b, j, end);
+      if (e < 0) e = end;
+      if (bIndexOf(b, 0x2c, i, e) >= 0) return undefined;
+      return tagParams(b, e, end);
+    }
+    if (c !== 0x3c) return undefined;
+    i = j;
+  }
+  const close = bIndexOf(b, 0x3e, i + 1, end);
+  if (close < 0) return undefined;
+  return tagParams(b, close + 1, end);
+}
+
+function tagParams(b: Buffer, from: number, end: number): string | undefined {
+  let tag = '';
+  let i = bSkipWs(b, end, from);
+  let n = 0;
+  while (i < end) {
+    if (b[i] !== 0x3b || ++n > MAX_PARAMS) return undefined;
+    i = bSkipWs(b, end, i + 1);
+    const nameEnd = bTokenEnd(b, end, i);
+    if (nameEnd === i) return undefined;
+    const isTag = nameEnd - i === 3 && (b[i]! | 0x20) === 0x74 && (b[i + 1]! | 0x20) === 0x61 && (b[i + 2]! | 0x20) === 0x67;
+    i = bSkipWs(b, end, nameEnd);
+    if (at(b, i, end) === 0x3d) {
+      i = bSkipWs(b, end, i + 1);
+      let vEnd: number;
+      const c = at(b, i, end);
+      if (c === 0x22) vEnd = bQuotedEnd(b, end, i);
+      else if (c === 0x5b) vEnd = bIndexOf(b, 0x5d, i, end) + 1;
+      else vEnd = bTokenEnd(b, end, i);
+      if (vEnd <= i) return undefined;
+      if (isTag) tag = latin1(b, i, vEnd);
+      i = bSkipWs(b, end, vEnd);
+    }
+  }
+  return tag;
+}
+
 /** The tag parameter of a From/To value: header params only, never a URI param inside <...>. */
 export function tagOf(value: string): string {
   return scanNameAddr(value, false)?.tag ?? '';
@@ -469,14 +584,11 @@ class ValueLine implements MultiValueLine {
   constructor(
     readonly span: Span,
     private readonly buf: Buffer,
-    private readonly valueStart: number,
-    private readonly valueEnd: number,
+    readonly valueStart: number,
+    readonly valueEnd: number,
   ) {}
   get values(): string[] {
     return (this.cached ??= splitCommas(text(this.buf, this.valueStart, this.valueEnd)));
-  }
-  get value(): string {
-    return text(this.buf, this.valueStart, this.valueEnd);
   }
 }
 
@@ -491,6 +603,7 @@ class Message implements SipMessage {
   requestUri = '';
   status = 0;
   reason = '';
+  startLineStart = 0;
   startLineEnd = 0;
   headersEnd = -1;
   bodyStart = -1;
@@ -506,13 +619,17 @@ class Message implements SipMessage {
   /** Request-URI as parsed (requests with a SIP URI). */
   uri?: SipUri;
   topVia?: Via;
-  /** Lazy mode: the top Via line's text and where its second value starts (its length if none). */
-  topViaText?: string;
+  /** Lazy mode: where the top Via line's second value starts, and where the line's value ends. */
   topViaNext = 0;
+  topViaEnd = 0;
   /** Value ranges (after the colon) of headers read on demand. */
-  callIdRange?: ValueRange;
-  fromRange?: ValueRange;
-  toRange?: ValueRange;
+  /** Value offsets (after the colon, to the line end) of Call-ID, From and To; -1 when absent. */
+  callIdStart = -1;
+  callIdEnd = -1;
+  fromStart = -1;
+  fromEnd = -1;
+  toStart = -1;
+  toEnd = -1;
   proxyRequireRanges?: ValueRange[];
   private cachedVias?: Via[];
   /** Full mode: every Via value, parsed while scanning. */
@@ -537,11 +654,12 @@ class Message implements SipMessage {
     // The second value: after the top one on the same line, or first on the next Via line.
     const first = this.viaLines[0];
     if (first && this.topVia) {
-      if (this.topViaText !== undefined && this.topViaNext < this.topViaText.length) {
-        const second = parseViaAt(this.topViaText, this.topViaNext);
+      if (this.topViaNext < this.topViaEnd) {
+        const second = viaAt(this.buf, this.topViaNext, this.topViaEnd);
         if (second) out.push(second.via);
       } else if (this.viaLines[1]) {
-        const second = parseViaAt(this.viaLines[1].value, 0);
+        const line = this.viaLines[1];
+        const second = viaAt(this.buf, line.valueStart, line.valueEnd);
         if (second) out.push(second.via);
       }
     }
@@ -564,18 +682,18 @@ class Message implements SipMessage {
   }
 
   get callId(): string {
-    if (this.cachedCallId === undefined) this.cachedCallId = this.callIdRange ? text(this.buf, this.callIdRange.start, this.callIdRange.end) : '';
+    if (this.cachedCallId === undefined) this.cachedCallId = this.callIdStart >= 0 ? text(this.buf, this.callIdStart, this.callIdEnd) : '';
     return this.cachedCallId;
   }
   get fromTag(): string {
-    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromRange ? tagOf(text(this.buf, this.fromRange.start, this.fromRange.end)) : '';
+    if (this.cachedFromTag === undefined) this.cachedFromTag = this.fromStart >= 0 ? (tagIn(this.buf, this.fromStart, this.fromEnd) ?? '') : '';
     return this.cachedFromTag;
   }
   set fromTag(t: string) {
     this.cachedFromTag = t;
   }
   get toTag(): string {
-    if (this.cachedToTag === undefined) this.cachedToTag = this.toRange ? tagOf(text(this.buf, this.toRange.start, this.toRange.end)) : '';
+    if (this.cachedToTag === undefined) this.cachedToTag = this.toStart >= 0 ? (tagIn(this.buf, this.toStart, this.toEnd) ?? '') : '';
     return this.cachedToTag;
   }
   set toTag(t: string) {
@@ -606,7 +724,8 @@ function startLine(buf: Buffer, pos: number, end: number, msg: Message): { error
     }
     if (code < 100 || code > 699 || (i < end && buf[i] !== SP)) return { error: 'bad status line', status: 0, fatal: true };
     msg.status = code;
-    msg.reason = i < end ? buf.toString('utf8', i + 1, end) : '';
+    // latin1 keeps the bytes (a UTF-8 reason phrase, RFC 4475 unreason) for re-serialisation.
+    msg.reason = i < end ? latin1(buf, i + 1, end) : '';
     return { error: '', status: 0, fatal: false };
   }
   // Method SP Request-URI SP SIP-Version, single spaces (RFC 4475 lwsstart, trws, lwsruri: 400).
@@ -667,6 +786,7 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
   const firstNl = buf.indexOf(LF, pos);
   if (firstNl < 0) throw new SipParseError('no line end', false);
   const msg = new Message(buf, mode);
+  msg.startLineStart = pos;
   msg.startLineEnd = firstNl + 1;
   const sl = startLine(buf, pos, lineEnd(buf, firstNl), msg);
   if (sl.fatal) throw new SipParseError(sl.error, false);
@@ -684,7 +804,6 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
     // [hStart, end) is the whole header incl. its CRLF(s); the value runs to the last line end.
     if (++msg.headerCount > MAX_HEADERS) throw new SipParseError('too many headers', false);
     const valueEnd = lineEnd(buf, end - 1);
-    const span: Span = { start: hStart, end };
     let value: string | undefined;
     if (full) {
       const name = canonicalName(latin1(buf, hStart, hNameEnd));
@@ -703,6 +822,7 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       }
     }
     if (hId === H.OTHER) return;
+    const span: Span = { start: hStart, end };
     const once = ONCE_NAMES[hId];
     if (once) {
       // A second one is an error (400); the first one stays what a response copies.
@@ -722,7 +842,7 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
           return;
         }
         if (full) {
-          const vias = parseVias(value!);
+          const vias = viasIn(buf, hValue, valueEnd);
           if (vias) {
             if (!msg.topVia) msg.topVia = vias[0];
             (msg.cachedViasFull ??= []).push(...vias);
@@ -731,17 +851,16 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
           errors ||= 'Bad Via';
           if (msg.topVia) return;
         } else if (msg.topVia) return;
-        const top = text(buf, hValue, valueEnd);
-        const r = parseViaAt(top, 0);
+        const r = viaAt(buf, hValue, valueEnd);
         if (r) {
           msg.topVia = r.via;
-          msg.topViaText = top;
           msg.topViaNext = r.next;
+          msg.topViaEnd = valueEnd;
           return;
         }
         // Broken parameters (RFC 4475 badinv01): still answerable when sent-by itself parses.
-        const semi = top.indexOf(';');
-        const bare = semi > 0 ? parseViaAt(top.slice(0, semi), 0) : undefined;
+        const semi = bIndexOf(buf, 0x3b, hValue, valueEnd);
+        const bare = semi > 0 ? viaAt(buf, hValue, semi) : undefined;
         if (!bare) throw new SipParseError('bad top Via', false, msg);
         msg.topVia = bare.via;
         (msg.cachedViasFull ??= []).push(bare.via);
@@ -759,7 +878,8 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
         return;
       }
       case H.CALL_ID:
-        msg.callIdRange = { start: hValue, end: valueEnd };
+        msg.callIdStart = hValue;
+        msg.callIdEnd = valueEnd;
         msg.spans.callId = span;
         if (full && value!.length === 0) errors ||= 'Bad Call-ID';
         return;
@@ -786,21 +906,22 @@ export function parseSip(buf: Buffer, mode: ParseMode): SipMessage {
       }
       case H.FROM:
       case H.TO: {
-        const range = { start: hValue, end: valueEnd };
         if (hId === H.FROM) {
-          msg.fromRange = range;
+          msg.fromStart = hValue;
+          msg.fromEnd = valueEnd;
           msg.spans.from = span;
         } else {
-          msg.toRange = range;
+          msg.toStart = hValue;
+          msg.toEnd = valueEnd;
           msg.spans.to = span;
         }
         // Requests: read the tags now (routing needs the To tag) and refuse broken structure.
         // Responses: only full mode looks (matching needs neither).
         if (!msg.isRequest && !full) return;
-        const info = scanNameAddr(value ?? text(buf, hValue, valueEnd), full);
-        if (!info) errors ||= hId === H.FROM ? 'Bad From' : 'Bad To';
-        else if (hId === H.FROM) msg.fromTag = info.tag;
-        else msg.toTag = info.tag;
+        const tag = full ? scanNameAddr(value!, true)?.tag : tagIn(buf, hValue, valueEnd);
+        if (tag === undefined) errors ||= hId === H.FROM ? 'Bad From' : 'Bad To';
+        else if (hId === H.FROM) msg.fromTag = tag;
+        else msg.toTag = tag;
         return;
       }
       case H.MAX_FORWARDS: {

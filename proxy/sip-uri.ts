@@ -19,7 +19,11 @@ export interface SipUri {
   port: number;
   /** Whether the URI named a port (5060 is the default otherwise). */
   portGiven: boolean;
-  params: UriParam[];
+  /** Everything from the first ';' or '?' after hostport, as written (the old field, kept). */
+  params: string;
+  /** The URI parameters, parsed. */
+  paramList: UriParam[];
+  /** The headers after '?', parsed. */
   headers: UriParam[];
 }
 
@@ -182,15 +186,16 @@ function parseSipUriOnce(text: string): SipUri | undefined {
   }
   const q = text.indexOf('?', i);
   const paramsEnd = q >= 0 ? q : n;
-  const params: UriParam[] = [];
+  const paramList: UriParam[] = [];
+  const params = text.slice(i);
   if (i < paramsEnd) {
     if (text.charCodeAt(i) !== 0x3b || i + 1 >= paramsEnd) return undefined;
-    if (!parseParams(text, i + 1, paramsEnd, 0x3b, UNRESERVED | PARAM_UNRES, false, params)) return undefined;
+    if (!parseParams(text, i + 1, paramsEnd, 0x3b, UNRESERVED | PARAM_UNRES, false, paramList)) return undefined;
   }
   const headers: UriParam[] = [];
   if (q >= 0 && !parseParams(text, q + 1, n, 0x26, UNRESERVED | HNV_UNRES, true, headers)) return undefined;
   if (q >= 0 && headers.length === 0) return undefined;
-  return { scheme, user, password, host, port, portGiven, params, headers };
+  return { scheme, user, password, host, port, portGiven, params, paramList, headers };
 }
 
 /** What a Request-URI is: a SIP(S) URI, some other absolute URI (answered 416), or not a URI (400). */
@@ -225,6 +230,6 @@ export function unescapeUri(text: string): string {
 /** The value of a URI parameter (case-insensitive name): '' for a parameter without value, undefined if absent. */
 export function uriParam(uri: SipUri, name: string): string | undefined {
   const lower = name.toLowerCase();
-  for (const p of uri.params) if (p.name.toLowerCase() === lower) return p.value ?? '';
+  for (const p of uri.paramList) if (p.name.toLowerCase() === lower) return p.value ?? '';
   return undefined;
 }

@@ -101,47 +101,82 @@ function serialisedHeaders(msg: SipMessage, edits: RequestEdits): Buffer {
   return join([head, bodyOf(msg)]);
 }
 
+type Latin1Writer = { latin1Write(text: string, offset: number): number };
+/** Write a latin1 string into out at `at` (Buffer#latin1Write skips write()'s argument checks). */
+function put(out: Buffer, text: string, at: number): number {
+  return (out as unknown as Latin1Writer).latin1Write(text, at);
+}
+
+let lastRr = '';
+let lastRrLine: Buffer = Buffer.alloc(0);
+function recordRouteLine(rr: string): Buffer {
+  if (rr !== lastRr) {
+    lastRr = rr;
+    lastRrLine = constant(`Record-Route: ${rr}\r\n`);
+  }
+  return lastRrLine;
+}
+
+interface Edit {
+  at: number;
+  end: number;
+  insert: Buffer | string;
+}
+
 /** Lazy mode: the received bytes with the few lines we change spliced in; nothing else is read. */
 function splicedHeaders(msg: SipMessage, edits: RequestEdits): Buffer {
   const buf = msg.buf;
-  const parts: (Buffer | string)[] = [];
-  let pos = msg.startLineEnd;
-  const cut = (at: number, insert: Buffer | string, skipTo: number): void => {
-    if (at > pos) parts.push(buf.subarray(pos, at));
-    if (insert.length) parts.push(insert);
-    pos = skipTo;
-  };
+  const stop = bodyEnd(msg);
   // Splice points in message order: Record-Route after the leading Via block, Max-Forwards, top Route.
-  const edits2: { at: number; end: number; insert: Buffer | string }[] = [];
+  const list: Edit[] = [];
   if (edits.recordRoute) {
     let at = msg.startLineEnd;
     for (const line of msg.viaLines) {
       if (line.span.start !== at) break;
       at = line.span.end;
     }
-    edits2.push({ at, end: at, insert: constant(`Record-Route: ${edits.recordRoute}\r\n`) });
+    list.push({ at, end: at, insert: recordRouteLine(edits.recordRoute) });
   }
   const mf = msg.spans.maxForwards;
-  if (mf) edits2.push({ at: mf.start, end: mf.end, insert: maxForwardsLine(msg) });
-  else edits2.push({ at: msg.startLineEnd, end: msg.startLineEnd, insert: maxForwardsLine(msg) });
+  if (mf) list.push({ at: mf.start, end: mf.end, insert: maxForwardsLine(msg) });
+  else list.push({ at: msg.startLineEnd, end: msg.startLineEnd, insert: maxForwardsLine(msg) });
   const route = msg.routeLines[0];
   if (edits.removeTopRoute && route) {
     const rest = route.values.slice(1);
-    edits2.push({ at: route.span.start, end: route.span.end, insert: rest.length ? `Route: ${rest.join(', ')}\r\n` : '' });
+    list.push({ at: route.span.start, end: route.span.end, insert: rest.length ? `Route: ${rest.join(', ')}\r\n` : '' });
   }
-  edits2.sort((a, b) => a.at - b.at || a.end - b.end); // inserts before replacements at one offset
-  for (const e of edits2) cut(e.at, e.insert, e.end);
-  parts.push(buf.subarray(pos, bodyEnd(msg)));
-  return join(parts);
+  if (list.length > 1) list.sort((a, b) => a.at - b.at || a.end - b.end); // inserts before replacements at one offset
+  // One allocation, then copies: the received bytes between the edits, and the edits.
+  let len = stop - msg.startLineEnd;
+  for (const e of list) len += e.insert.length - (e.end - e.at);
+  const out = Buffer.allocUnsafe(len);
+  let at = 0;
+  let pos = msg.startLineEnd;
+  for (const e of list) {
+    if (e.at > pos) at += buf.copy(out, at, pos, e.at);
+    at += typeof e.insert === 'string' ? put(out, e.insert, at) : e.insert.copy(out, at);
+    pos = e.end;
+  }
+  if (stop > pos) buf.copy(out, at, pos, stop);
+  return out;
 }
 
 export function forwardRequest(msg: SipMessage, edits: RequestEdits): Buffer {
   const uri = edits.requestUri ?? msg.requestUri;
   const shared = sharedPart(msg, edits);
-  // Our Via: a constant prefix up to the branch value, then the branch.
+  // Start line, then our Via: a constant prefix up to the branch value, then the branch.
   const b = edits.via.indexOf(';branch=');
   const cutAt = b >= 0 ? b + 8 : edits.via.length;
-  return join([`${msg.method} ${uri} SIP/2.0\r\n`, VIA_NAME, viaPrefix(edits.via, cutAt), `${edits.via.slice(cutAt)}\r\n`, shared]);
+  const prefix = viaPrefix(edits.via, cutAt);
+  const startLine = `${msg.method} ${uri} SIP/2.0\r\n`;
+  const branch = `${edits.via.slice(cutAt)}\r\n`;
+  const out = Buffer.allocUnsafe(startLine.length + VIA_NAME.length + prefix.length + branch.length + shared.length);
+  let at = put(out, startLine, 0);
+  at += VIA_NAME.copy(out, at);
+  at += prefix.copy(out, at);
+  at += put(out, branch, at);
+  shared.copy(out, at);
+  return out;
 }
 
 const VIA_NAME = Buffer.from('Via: ', 'latin1');
@@ -195,7 +230,7 @@ export function forwardResponse(msg: SipMessage): Buffer {
   const top = msg.viaLines[0]!;
   const buf = msg.buf;
   const rest = hasComma(buf, top.span.start, top.span.end) ? top.values.slice(1) : [];
-  return join([buf.subarray(0, top.span.start), rest.length ? `Via: ${rest.join(', ')}\r\n` : '', buf.subarray(top.span.end, bodyEnd(msg))]);
+  return join([buf.subarray(msg.startLineStart ?? 0, top.span.start), rest.length ? `Via: ${rest.join(', ')}\r\n` : '', buf.subarray(top.span.end, bodyEnd(msg))]);
 }
 
 function raw(msg: SipMessage, span: Span | undefined): string {

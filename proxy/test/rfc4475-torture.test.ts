@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMERS, type ProxyConfig } from '../config.js';
+import { HOSTILE_KINDS, hostileDatagram } from '../fuzz.js';
 import { parseGroups } from '../groups.js';
 import type { ParseMode } from '../sip-message.js';
 import { startUdpProxy, type RunningProxy } from '../udp-proxy.js';
@@ -163,9 +164,10 @@ describe.each([
     }
   });
 
-  it('one proxy takes all 49 in a burst, then still serves a normal call (INVITE forwarded, 180 and 200 relayed)', async () => {
+  it('one proxy takes all 49 and a burst of 60 KB hostile datagrams, then still serves a normal call (INVITE forwarded, 180 and 200 relayed)', async () => {
     proxy = await startUdpProxy(config);
     for (const name of NAMES) sockets[0]!.send(pointAtProxy(readFileSync(`${DIR}${name}.dat`), `127.0.0.1:${port}`), port, '127.0.0.1');
+    for (let i = 0; i < 3; i++) for (const kind of HOSTILE_KINDS) sockets[0]!.send(hostileDatagram(kind, 60_000), port, '127.0.0.1');
     const id = `after-${mode}`;
     const inv =
       `INVITE sip:m1@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${SENDER_HOST}:5060;branch=z9hG4bK${id};rport\r\nFrom: <sip:a@x>;tag=${id}\r\n` +

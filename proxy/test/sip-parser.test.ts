@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSip, parseSipUri, splitCommas, tagOf, MAX_HEADERS } from '../sip-parser.js';
+import { parseSip, parseSipUri, parseVias, scanNameAddr, splitCommas, tagOf, MAX_HEADERS } from '../sip-parser.js';
 import { SipParseError, type ParseMode } from '../sip-message.js';
 import { buildResponse, forwardRequest, forwardResponse } from '../sip-writer.js';
 import { invite, responseTo } from './sip-fixtures.js';
@@ -250,5 +250,106 @@ describe('lazy mode reads on demand', () => {
     const full = parseSip(buf(text), 'full');
     for (const k of ['callId', 'fromTag', 'toTag', 'cseq', 'cseqMethod', 'status', 'viaCount'] as const) expect(lazy[k]).toEqual(full[k]);
     expect(lazy.vias[0]).toEqual(full.vias[0]);
+  });
+});
+
+describe.each(modes)('responses keep their bytes when forwarded (%s)', (mode) => {
+  it('a UTF-8 reason phrase comes out byte for byte; leading CRLFs do not', () => {
+    const reason = Buffer.from('= 2**3 * 5**2 но сто', 'utf8').toString('latin1');
+    const fwd = forwardRequest(parseSip(buf(invite()), mode), { via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx', removeTopRoute: false }).toString('latin1');
+    const text = '\r\n' + responseTo(fwd, 200, reason, 'm1');
+    const out = forwardResponse(parseSip(buf(text), mode)).toString('latin1');
+    expect(out.startsWith(`SIP/2.0 200 ${reason}\r\n`)).toBe(true);
+    expect(out).not.toContain('z9hG4bKx');
+  });
+});
+
+describe('Via values (RFC 3261 20.42, LWS as RFC 4475 wsinv writes it)', () => {
+  it('reads sent-protocol and sent-by with LWS around / : ; =', () => {
+    const v = parseVias('SIP  /   2.0 /UDP    192.0.2.2;branch=390skdjuw')!;
+    expect(v).toHaveLength(1);
+    expect(v[0]).toMatchObject({ version: '2.0', transport: 'UDP', host: '192.0.2.2', port: 5060, portGiven: false, branch: '390skdjuw' });
+    const two = parseVias('SIP  / 2.0  / TCP     spindle.example.com   ;  branch  =   z9hG4bK9ikj8  , SIP  /    2.0   / udp  192.168.255.111   ; branch= z9hG4bK30239')!;
+    expect(two.map((x) => [x.transport, x.host, x.branch])).toEqual([
+      ['TCP', 'spindle.example.com', 'z9hG4bK9ikj8'],
+      ['UDP', '192.168.255.111', 'z9hG4bK30239'],
+    ]);
+  });
+
+  it('reads ports, IPv6 sent-by, rport and received', () => {
+    expect(parseVias('SIP/2.0/UDP 127.0.0.1 : 05070;rport;received=10.0.0.1')![0]).toMatchObject({ port: 5070, portGiven: true, rport: true, received: '10.0.0.1' });
+    expect(parseVias('SIP/2.0/UDP [2001:db8::9:1]:5061;rport=7000;branch=z9hG4bKa')![0]).toMatchObject({ host: '[2001:db8::9:1]', port: 5061, rport: 7000 });
+    expect(parseVias('SIP/2.0/UDP h;received=[2001:db8::9:255]')![0]!.received).toBe('[2001:db8::9:255]');
+    expect(parseVias('SIP/7.0/UDP c.example.com;branch=z9hG4bKkdjuw')![0]!.version).toBe('7.0');
+  });
+
+  it.each([
+    ['empty parameters', 'SIP/2.0/UDP 192.0.2.15;;,;,,'],
+    ['a trailing comma', 'SIP/2.0/UDP a;branch=z9hG4bK1,'],
+    ['a branch without value', 'SIP/2.0/UDP a;branch'],
+    ['port 0', 'SIP/2.0/UDP a:0'],
+    ['port 65536', 'SIP/2.0/UDP a:65536'],
+    ['a bad rport', 'SIP/2.0/UDP a;rport=x'],
+    ['no LWS before sent-by', 'SIP/2.0/UDPa'],
+    ['another protocol', 'HTTP/1.1/TCP a'],
+    ['no host', 'SIP/2.0/UDP ;branch=z9hG4bK1'],
+    ['an unclosed IPv6 reference', 'SIP/2.0/UDP [::1;branch=z9hG4bK1'],
+    ['too many parameters', `SIP/2.0/UDP a${';x'.repeat(65)}`],
+  ])('refuses %s', (_n, value) => {
+    expect(parseVias(value)).toBeUndefined();
+  });
+});
+
+describe('name-addr scanning (From, To, Contact, Route)', () => {
+  it.each([
+    ['<sip:a@b>;tag=1', true, '1'],
+    ['"A \\" B" <sip:a@b> ; tag = x9', true, 'x9'],
+    ['sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n', true, '1918181833n'],
+    ["token1~` token2'+_ <sip:mundane@example.com>;p=\"x;tag=no\";tag=_token~1'+`*%!-.", true, "_token~1'+`*%!-."],
+    ['caller<sip:caller@example.com>;tag=323', true, '323'],
+    ['<sip:a@b;tag=inuri>', true, ''],
+    ['isbn:2983792873', true, ''],
+    ['"Mr. J. User <sip:j.user@example.com>', false, ''],
+    ['Bell, Alexander <sip:a.g.bell@example.com>;tag=43', false, ''],
+    ['<sip:a@b', false, ''],
+    ['<sip:a@b>;;tag=1', false, ''],
+    ['<sip:a@b>;tag=1 junk', false, ''],
+  ])('%s', (value, ok, tag) => {
+    for (const strict of [false, true]) {
+      const r = scanNameAddr(value, strict);
+      if (ok) expect(r?.tag).toBe(tag);
+      else expect(r).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['spaces inside <...> (badaspec)', '"Watson, Thomas" < sip:t.watson@example.org >'],
+    ['an addr-spec with a header (regbadct)', 'sip:user@example.com?Route=%3Csip:sip.example.com%3E'],
+    ['no URI inside <>', '<>'],
+  ])('strict (full mode) also refuses %s; lenient (lazy) reads past it', (_n, value) => {
+    expect(scanNameAddr(value, true)).toBeUndefined();
+    expect(scanNameAddr(value, false)).toBeDefined();
+  });
+});
+
+describe('lazy mode reads From/To tags from bytes exactly as the lenient scanner does', () => {
+  it.each([
+    '<sip:a@b>;tag=1',
+    '"A \\" B" <sip:a@b> ; tag = x9',
+    'sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n',
+    "token1~` token2'+_ <sip:mundane@example.com>;p=\"x;tag=no\";tag=_token~1'+`*%!-.",
+    '<sip:a@b;tag=inuri>',
+    '"Mr. J. User <sip:j.user@example.com>',
+    'Bell, Alexander <sip:a.g.bell@example.com>;tag=43',
+    '<sip:a@b>;;tag=1',
+    '"Watson, Thomas" < sip:t.watson@example.org >;TAG=w',
+    'garbage;tag=ft1',
+    'sip:a@b,sip:c@d;tag=2',
+    '<sip:a@b>\r\n ;tag=folded',
+  ])('%s', (value) => {
+    const want = scanNameAddr(value, false);
+    const text = invite().replace('From: <sip:caller@127.0.0.1:7000>;tag=ft1', `From: ${value}`);
+    if (!want) expect(parseError(text, 'lazy').message).toBe('Bad From');
+    else expect(parseSip(buf(text), 'lazy').fromTag).toBe(want.tag);
   });
 });

@@ -11,7 +11,7 @@ describe('parseSipUri', () => {
 
   it('keeps ; and ? that belong to the user part (user-unreserved), splitting at the first @', () => {
     // RFC 4475 semiuri and intmeth: the host is what follows '@', not what follows ';'.
-    expect(parseSipUri('sip:user;par=u%40example.net@example.com')).toMatchObject({ user: 'user;par=u%40example.net', host: 'example.com', params: [] });
+    expect(parseSipUri('sip:user;par=u%40example.net@example.com')).toMatchObject({ user: 'user;par=u%40example.net', host: 'example.com', params: '', paramList: [] });
     const u = parseSipUri("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
     expect(u).toMatchObject({ user: "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*", password: "&it+has=1,weird!*pas$wo~d_too.(doesn't-it)", host: 'example.com' });
   });
@@ -38,7 +38,8 @@ describe('parseSipUri', () => {
 
   it('reads parameters with and without values', () => {
     const u = parseSipUri('sip:example.com;lr;transport=tcp;%6C%72;n%61me=v%61lue%25%34%31')!;
-    expect(u.params).toEqual([
+    expect(u.params).toBe(';lr;transport=tcp;%6C%72;n%61me=v%61lue%25%34%31');
+    expect(u.paramList).toEqual([
       { name: 'lr', value: undefined },
       { name: 'transport', value: 'tcp' },
       { name: '%6C%72', value: undefined },
