@@ -244,6 +244,25 @@ describe('what is answered statelessly, and stray responses', () => {
     expect(p.core.table.size()).toBe(5);
   });
 
+  it('counts lingering transactions too: past 4x the cap in the tables, new requests get 503', () => {
+    const p = setup('centralized', { maxActiveTransactions: 2 });
+    const options = (i: number) =>
+      invite({ user: 'm2', branch: `z9hG4bK-o${i}`, callId: `o${i}` }).replace('INVITE sip:m2', 'OPTIONS sip:m2').replace('CSeq: 1 INVITE', 'CSeq: 1 OPTIONS');
+    for (let i = 0; i < 4; i++) {
+      p.fromCaller(options(i));
+      const fwd = p.toPort(6002, 'OPTIONS')[0]!;
+      p.fromMember(6002, responseTo(fwd.text, 200, 'OK'));
+      expect(p.toPort(CALLER.port, '200')).toHaveLength(1);
+    }
+    expect(p.core.table.active).toBe(0);
+    expect(p.core.table.size()).toBe(8); // server + client transaction of each, waiting on Timers J and K
+    p.fromCaller(options(4));
+    expect(p.take(() => true).map((s) => s.msg.status)).toEqual([503]);
+    p.clock.advance(64 * T1 + 100); // the lingering ones leave: new work is accepted again
+    p.fromCaller(options(5));
+    expect(p.toPort(6002, 'OPTIONS')).toHaveLength(1);
+  });
+
   it('drops a 2xx that matches no transaction, but relays 2xx retransmissions while the branch is Accepted (Timer M)', () => {
     const p = setup();
     const inv = forkAll(p);

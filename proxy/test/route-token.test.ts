@@ -1,5 +1,9 @@
 // The Record-Route token that proves a Route names a dialog we record-routed (no open relay).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildProxyConfig, OptionError } from '../proxy-options.js';
 import { RouteTokens } from '../route-token.js';
 import { route } from '../router.js';
 import { parseSip } from '../sip-parser.js';
@@ -53,5 +57,18 @@ describe('router: preloaded and foreign Routes', () => {
     expect(decide(inDialog(`${own}, <sip:127.0.0.7:5999;lr>`))).toMatchObject({ kind: 'fork', targets: [{ target: { host: '127.0.0.7', port: 5999 } }] });
     expect(decide(inDialog('<sip:127.0.0.1:5060;lr>'))).toMatchObject({ kind: 'reject', status: 403, relay: true });
     expect(decide(inDialog(own.replace('5060', '5061')))).toMatchObject({ kind: 'reject', status: 403, relay: true });
+  });
+});
+
+describe('--route-key', () => {
+  const groups = join(mkdtempSync(join(tmpdir(), 'fb-rk-')), 'groups.json');
+  writeFileSync(groups, JSON.stringify({ groups: { g1: ['sip:m1@127.0.0.1:6001'] } }));
+  const build = (routeKey?: string) => buildProxyConfig('centralized', { listen: '127.0.0.1:5060', groups, recordRoute: true, routeKey });
+
+  it('is passed to the config, and a short one names the fix', () => {
+    expect(build('0123456789abcdef').config.routeKey).toBe('0123456789abcdef');
+    expect(build().config.routeKey).toBeUndefined();
+    expect(() => build('short')).toThrow(OptionError);
+    expect(() => build('short')).toThrow(/at least 16 characters.*--route-key/);
   });
 });
