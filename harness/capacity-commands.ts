@@ -71,7 +71,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
     parse,
     group_size: req.groupSize,
     fork_nodes: forkNodes,
-    capacity_cps: result.capacityCps,
+    capacity_cps: result.capacityCps ?? '',
     resolution_cps: req.resolution,
     max_p95_setup_ms: req.maxP95SetupMs,
     min_ser: req.minSer,
