@@ -10,7 +10,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processTree } from './cpu-sampler.js';
+import { processTree } from './system.js';
 import { installShutdownHandlers } from './processes.js';
 
 export const CGROUP_PREFIX = 'forkbench';

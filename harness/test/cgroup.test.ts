@@ -148,7 +148,7 @@ describe('cgroup lifecycle (real cgroups)', () => {
     // busy grandchild, then SIGINT the child as a user's Ctrl-C would.
     const dir = mkdtempSync(join(tmpdir(), 'fb-cgroup-'));
     try {
-      for (const f of ['cgroup', 'cpu-sampler', 'processes']) {
+      for (const f of ['cgroup', 'system', 'processes']) {
         const src = readFileSync(resolve(__dirname, `../${f}.ts`), 'utf8');
         const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
         writeFileSync(join(dir, `${f}.js`), out);
