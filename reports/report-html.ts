@@ -82,10 +82,10 @@ export interface ReportPageInput {
   figures: readonly RenderedFigure[];
   headlines: readonly { run: string; sentences: readonly string[] }[];
   rate: number | null;
-  generatedAt: Date;
+  dataAt: Date | null; // when the data was measured (not when this page was rendered)
 }
 
-export function reportHtml({ runs, figures, headlines, rate, generatedAt }: ReportPageInput): string {
+export function reportHtml({ runs, figures, headlines, rate, dataAt }: ReportPageInput): string {
   const title = runs.length === 1 ? `forkbench report: ${runs[0].label}` : `forkbench report: ${runs.map((r) => r.label).join(' vs ')}`;
   const heads = headlines
     .map((h) => (runs.length > 1 ? `<h3>${escapeHtml(h.run)}</h3>` : '') + `<ul class="headlines">${h.sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`)
@@ -105,7 +105,7 @@ export function reportHtml({ runs, figures, headlines, rate, generatedAt }: Repo
 <body>
 <h1>${escapeHtml(title)}</h1>
 <p>${runs.map((r) => escapeHtml((runs.length > 1 ? `${r.label}: ` : '') + provenance(r.meta))).join('<br>')}<br>
-Report generated ${escapeHtml(generatedAt.toISOString())}; fixed-rate figures at ${rate ?? 'n/a'} calls/s.</p>
+Data measured until ${escapeHtml(dataAt ? dataAt.toISOString() : 'an unknown date (no meta.json)')}; fixed-rate figures at ${rate ?? 'n/a'} calls/s.</p>
 <h2>Headlines</h2>
 ${heads}
 <h2>Figures</h2>
