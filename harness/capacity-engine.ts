@@ -45,7 +45,7 @@ export function trialOutcome(row: PointInput, rate: number): TrialOutcome {
   const o: TrialOutcome = { ser, setupP95Us: p95, ok: row.status === 'ok', detail: row.status === 'ok' ? `cpu ${row.head_cpu_pct}%` : String(row.error) };
   if (typeof row.achieved_rate_cps === 'number') o.achievedRate = row.achieved_rate_cps;
   if (row.testbed_bound === 1) {
-    const why = /test bed bound: ([^;]*(?:; caller[^;]*)?)/.exec(String(row.flag_reason ?? ''));
+    const why = /test bed bound: (.*)$/.exec(String(row.flag_reason ?? ''));
     o.testbedBound = why ? why[1]! : 'test bed bound';
   }
   return o;

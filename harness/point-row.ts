@@ -196,7 +196,12 @@ function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number
     row.testbed_cpu_pct = round(m.testbed.testbedCpuPct, 1);
     row.machine_busy_pct = round(m.testbed.machineBusyPct, 1);
   }
-  const bound = testbedVerdict({ machineBusyPct: m.testbed?.machineBusyPct, offeredRateCps: m.point.rate, achievedRateCps: Number.isFinite(achievedCps) ? achievedCps : undefined });
+  const bound = testbedVerdict({
+    machineBusyPct: m.testbed?.machineBusyPct,
+    offeredRateCps: m.point.rate,
+    achievedRateCps: Number.isFinite(achievedCps) ? achievedCps : undefined,
+    captureDropped: typeof row.capture_dropped === 'number' ? row.capture_dropped : undefined,
+  });
   row.testbed_bound = bound ? 1 : 0;
   if (bound) flag(row, [`test bed bound: ${bound}`]);
 }

@@ -1,6 +1,7 @@
 // A guard on the test bed (issue 10): a number must describe the proxy under test, so a trial in
 // which the machine itself ran out of CPU, or the caller could not place the calls it was asked
-// for, is marked `testbed_bound` and is never counted as the proxy's failure.
+// for, or whose packet capture lost packets (its delays and outcomes would be the capture's), is
+// marked `testbed_bound` and is never counted as the proxy's failure.
 //
 // Measured over the same window as the proxy's CPU: every process the harness started that is not
 // under test (SIPp caller and members, tcpdump) plus the harness itself -> testbed_cpu_pct (% of
@@ -87,6 +88,9 @@ export interface TestbedVerdictInput {
   machineBusyPct?: number;
   offeredRateCps: number;
   achievedRateCps?: number;
+  /** Packets tcpdump lost: the capture (part of the test bed) could not keep up, so the delays and
+   * outcomes it yields are not the proxy's. */
+  captureDropped?: number;
 }
 
 /**
@@ -101,5 +105,6 @@ export function testbedVerdict(x: TestbedVerdictInput, limits = { busyPct: MACHI
   if (x.achievedRateCps !== undefined && x.offeredRateCps > 0 && x.achievedRateCps < limits.minFraction * x.offeredRateCps) {
     why.push(`caller achieved ${x.achievedRateCps.toFixed(1)} of ${x.offeredRateCps} calls/s offered (< ${Math.round(limits.minFraction * 100)}%)`);
   }
+  if (x.captureDropped !== undefined && x.captureDropped > 0) why.push(`capture dropped ${x.captureDropped} packets`);
   return why.length ? why.join('; ') : undefined;
 }

@@ -26,6 +26,8 @@ describe('testbedVerdict', () => {
       'caller achieved 96.9 of 100 calls/s offered (< 97%)',
     );
     expect(testbedVerdict({ machineBusyPct: 95, offeredRateCps: 200, achievedRateCps: 150 })).toMatch(/^machine 95% busy .*; caller achieved 150\.0 of 200/);
+    expect(testbedVerdict({ machineBusyPct: 20, offeredRateCps: 100, achievedRateCps: 100, captureDropped: 12 })).toBe('capture dropped 12 packets');
+    expect(testbedVerdict({ machineBusyPct: 20, offeredRateCps: 100, achievedRateCps: 100, captureDropped: 0 })).toBeUndefined();
     // Unknown measures do not bind.
     expect(testbedVerdict({ offeredRateCps: 100 })).toBeUndefined();
   });
