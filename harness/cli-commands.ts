@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, mergeConfig, validateConfig, type BenchConfig } from './bench-config.js';
-import { compareModes, compareRuns, formatTable } from './compare.js';
+import { compareModes, compareRuns, formatMarginal, formatTable, marginalCosts } from './compare.js';
 import { makeReporter } from './progress.js';
 import { preflight, PreflightError } from './preflight.js';
 import { readPoints } from './results-csv.js';
@@ -127,6 +127,7 @@ export function registerHarnessCommands(program: Command): void {
         const c = compareModes(rowsA);
         console.log(`${a}: centralized (${c.leftParse} parse) vs distributed (${c.rightParse}-parsing head), forkbench\n`);
         console.log(formatTable(c.rows, 'central', 'distrib'));
+        console.log(`\nMarginal cost (CPU per additional call) and fixed cost, per design and N:\n\n${formatMarginal(marginalCosts(rowsA))}`);
         return;
       }
       const rowsB = await load(b);
