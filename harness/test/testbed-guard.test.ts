@@ -44,14 +44,18 @@ describe('TestbedWindow', () => {
     const idle = spawn('sleep', ['3'], { stdio: 'ignore' });
     kids.push(spin, idle);
     await new Promise((r) => setTimeout(r, 100));
-    const w = new TestbedWindow([spin.pid!, idle.pid!, 2 ** 22 + 999]);
-    await w.start();
-    await new Promise((r) => setTimeout(r, 600));
-    const u = await w.end();
+    // Two windows at once: the spinner with the sleeper (and a pid that never existed), and the sleeper alone.
+    const both = new TestbedWindow([spin.pid!, idle.pid!, 2 ** 22 + 999]);
+    const quiet = new TestbedWindow([idle.pid!]);
+    await Promise.all([both.start(), quiet.start()]);
+    await new Promise((r) => setTimeout(r, 800));
+    const [u, q] = await Promise.all([both.end(), quiet.end()]);
     expect(u.processes).toBe(2); // the pid that never existed is not counted
-    // One spinning process is about one core, shared with whatever else runs: well above idle.
-    expect(u.testbedCpuPct).toBeGreaterThan(30);
+    // A spinning process gets a share of a core even on a busy machine; a sleeping one gets ~none.
+    expect(u.testbedCpuPct).toBeGreaterThan(5);
     expect(u.testbedCpuPct).toBeLessThan(110);
+    expect(q.testbedCpuPct).toBeLessThan(2);
+    expect(u.testbedCpuPct).toBeGreaterThan(q.testbedCpuPct + 4);
     expect(u.machineBusyPct).toBeGreaterThan(0);
     expect(u.machineBusyPct).toBeLessThanOrEqual(100);
   });
