@@ -29,12 +29,12 @@ describe('searchCapacity', () => {
     const seen: number[] = [];
     const r = await searchCapacity(base, sys.run, (t) => seen.push(t.rate));
     expect(r.capacityCps).toBeLessThanOrEqual(137);
-    expect(137 - r.capacityCps).toBeLessThan(base.resolution);
+    expect(137 - r.capacityCps!).toBeLessThan(base.resolution);
     expect(r.provingTrial?.rate).toBe(r.capacityCps);
     expect(r.provingTrial?.pass).toBe(true);
     // Some trial just above capacity failed, within the resolution.
     const fails = r.trials.filter((t) => !t.pass).map((t) => t.rate);
-    expect(Math.min(...fails) - r.capacityCps).toBeLessThanOrEqual(base.resolution);
+    expect(Math.min(...fails) - r.capacityCps!).toBeLessThanOrEqual(base.resolution);
     expect(seen).toEqual(sys.rates);
     expect(r.trials.map((t) => t.rate)).toEqual(sys.rates);
     // Step-up phase is 10, 20, 40, 80, 160 (first failure), then the search stays inside (80, 160).
@@ -53,7 +53,7 @@ describe('searchCapacity', () => {
       const r = await searchCapacity({ ...base, startRate: 1, resolution: 1 }, thresholdSystem(threshold).run);
       expect(r.capacityCps).toBe(threshold);
       expect(r.capacityCps).toBeGreaterThanOrEqual(prev);
-      prev = r.capacityCps;
+      prev = r.capacityCps!;
     }
   });
 
@@ -95,7 +95,7 @@ describe('searchCapacity', () => {
     const sys = thresholdSystem(137);
     const r = await searchCapacity({ ...base, startRate: 3, stepFactor: 1.3 }, sys.run);
     expect(sys.rates.every((x) => Number.isInteger(x))).toBe(true);
-    expect(137 - r.capacityCps).toBeLessThan(base.resolution);
+    expect(137 - r.capacityCps!).toBeLessThan(base.resolution);
   });
 
   it('treats an incomplete trial (ok=false) as failing and keeps its detail', async () => {

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { launchProxy, readCounters, totalMessages, type ProxyProcess } from '../proxy-launcher.js';
+import { launchProxy, readCounters, type ProxyProcess } from '../proxy-launcher.js';
+import { totalMessages } from '../point-row.js';
 import { stopAll } from '../processes.js';
 import { startSipp, type SippProcess } from '../sipp.js';
 
