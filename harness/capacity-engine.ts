@@ -13,7 +13,7 @@ import { CAPACITY_COLUMNS, SCHEMA_VERSION, type CapacityRow } from './columns.js
 import { KAMAILIO_MAX_BRANCHES } from './kamailio.js';
 import { runPoint, type PointContext } from './point-runner.js';
 import { appendPoint, type PointInput } from './results-csv.js';
-import { collectMeta, readMeta, updateMeta, writeMeta } from './run-meta.js';
+import { collectMeta, gitInfo, readMeta, updateMeta, writeMeta } from './run-meta.js';
 import { pinningFor } from './sweep.js';
 
 export interface CapacityRequest {
@@ -115,7 +115,9 @@ export async function recordCapacityRun(out: string, config: BenchConfig, entry:
   const meta = await readMeta(out);
   const runs = (Array.isArray(meta.capacityRuns) ? meta.capacityRuns : []) as { command: string; startedAt: string }[];
   const others = runs.filter((r) => !(r.command === entry.command && r.startedAt === entry.startedAt));
-  await updateMeta(out, { capacityRuns: [...others, entry] });
+  // The capacity figure names the run that produced its data: the commit and budget of this search.
+  const git = await gitInfo();
+  await updateMeta(out, { capacityRuns: [...others, { ...entry, gitCommit: git.gitCommit, gitDirty: git.gitDirty, cpuBudgetCores: config.cpuBudget }] });
 }
 
 /** make capacity's searches: per group size both forkbench modes, then Kamailio (at most 30 branches). */

@@ -1,6 +1,6 @@
 // Turns the spec files into the figures of one or more runs (data inlined, rate fixed, captions, styling).
 import { FIGURES, type FigureDef } from './figures.js';
-import { provenanceLines } from './caption.js';
+import { capacityProvenanceLines, provenanceLines } from './caption.js';
 import type { RunData } from './load-run.js';
 import { capacityPlotRows, loadPlotRows, pickFixedRate, pointPlotRows, type CapacityPlotRow, type LoadPlotRow, type PointPlotRow } from './plot-rows.js';
 import { clone, colourByRun, restrictDomains, setAxisValues, setData, setParam, setSubtitle, type JsonObject } from './spec-patch.js';
@@ -70,12 +70,13 @@ export function buildFigureSpecs(runs: readonly RunData[], options: FigureOption
   const load = loadPlotRows(runs);
   const rate = options.rate ?? pickFixedRate(points);
   const caption = provenanceLines(runs);
+  const capacityCaption = capacityProvenanceLines(runs);
   const labels = runs.map((r) => r.label);
   const figures = FIGURES.map((def): FigureSpec => {
     const template = loadSpec(def.name);
     const rows = figureRows(def, points, capacity, load, rate);
     const spec = clone(template);
-    setSubtitle(spec, [def.reading(rate), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...caption]);
+    setSubtitle(spec, [def.reading(rate), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...(def.dataset === 'capacity' ? capacityCaption : caption)]);
     if (rows.length === 0) {
       const why =
         def.dataset === 'capacity'

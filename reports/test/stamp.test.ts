@@ -39,3 +39,21 @@ describe('report stamp', () => {
     }
   });
 });
+
+describe('capacity figure caption', () => {
+  it('names the capacity runs (commit, budget, command), not the sweep', async () => {
+    const { capacityProvenanceLines } = await import('../caption.js');
+    const meta = {
+      command: 'node forkbench.js bench --out r',
+      capacityRuns: [
+        { command: '/usr/bin/node /x/bin/forkbench.js capacity --mode centralized --group-size 16 --cpu-budget 0.2 --out r', startedAt: '2026-11-28T13:00:00Z', gitCommit: 'abcdef0123456', cpuBudgetCores: 0.2 },
+        { command: 'forkbench capacity-sweep --out r', startedAt: '2026-11-25T13:59:37.761Z' },
+      ],
+    };
+    expect(capacityProvenanceLines([{ label: 'r', meta }])).toEqual([
+      'capacity run @ abcdef0 · 0.2 cores per process · 2026-11-28: forkbench capacity --mode centralized --group-size 16 --cpu-budget 0.2 --out r',
+      'capacity run @ commit unknown · no CPU budget recorded · 2026-11-25: forkbench capacity-sweep --out r',
+    ]);
+    expect(capacityProvenanceLines([{ label: 'r', meta: null }])[0]).toMatch(/no meta\.json in this run.*\(no capacity run recorded in meta\.json\)/);
+  });
+});
