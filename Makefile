@@ -34,10 +34,13 @@ figures:
 	@npm run -s build
 	@$(FB) report results/reference
 
+# Capacity is the proxy's only under a CPU budget (DESIGN.md): each process under test gets
+# CPU_BUDGET cores (cgroup quota, needs root); CPU_BUDGET=0 runs without one.
+CPU_BUDGET ?= 0.2
 capacity: setup
 	@scripts/ensure-deps.sh kamailio
 	@npm run -s build
-	@$(FB) capacity-sweep --out results/capacity
+	@$(FB) capacity-sweep --cpu-budget $(CPU_BUDGET) --out results/capacity
 
 perf: setup
 	@scripts/ensure-deps.sh kamailio

@@ -30,7 +30,8 @@ export interface BenchConfig {
   basePort: number; // first UDP port of the block a point uses
   pin: boolean; // pin roles to CPUs (taskset)
   capture: boolean; // tcpdump the caller's leg for µs delays
-  relay180: Relay180; // distributed: fork nodes relay only the first 180 per call, or all
+  relay180: Relay180; // every forking proxy under test (centralized, head, fork nodes) relays the first 180 per call, or all
+  cpuBudget: number; // cores of CPU quota per process under test (cgroup, 10 ms period); 0 = no budget
 }
 
 export const DEFAULT_CONFIG: Readonly<BenchConfig> = Object.freeze({
@@ -50,6 +51,7 @@ export const DEFAULT_CONFIG: Readonly<BenchConfig> = Object.freeze({
   pin: false,
   capture: true,
   relay180: 'first',
+  cpuBudget: 0,
 } satisfies BenchConfig);
 
 export class ConfigError extends Error {
@@ -62,7 +64,7 @@ type Kind = 'string[]' | 'number[]' | 'number' | 'string' | 'boolean';
 const KIND: Record<keyof BenchConfig, Kind> = {
   modes: 'string[]', targets: 'string[]', parse: 'string[]', groupSizes: 'number[]', rates: 'number[]',
   calls: 'number', repeat: 'number', warmupS: 'number', forkNodes: 'number', ringMs: 'number', holdMs: 'number',
-  out: 'string', basePort: 'number', pin: 'boolean', capture: 'boolean', relay180: 'string',
+  out: 'string', basePort: 'number', pin: 'boolean', capture: 'boolean', relay180: 'string', cpuBudget: 'number',
 };
 const EXAMPLE: Record<Kind, string> = {
   'string[]': '["a", "b"]', 'number[]': '[2, 8, 32]', number: '100', string: '"text"', boolean: 'true',
@@ -188,6 +190,9 @@ export function validateConfig(c: BenchConfig): BenchConfig {
   if (c.modes.includes('distributed')) wholeAtLeast(c.forkNodes, 1, 'fork nodes', '--fork-nodes');
   atLeastZero(c.ringMs, 'ring time', '--ring-ms');
   atLeastZero(c.holdMs, 'hold time', '--hold-ms');
+  if (!Number.isFinite(c.cpuBudget) || c.cpuBudget < 0 || (c.cpuBudget > 0 && c.cpuBudget < 0.1)) {
+    fail(`CPU budget ${c.cpuBudget} cores is not 0 (none) or at least 0.1: give --cpu-budget 0.2, for example`);
+  }
   if (c.out.trim() === '') fail('output directory is empty: give --out DIR');
   if (!isInt(c.basePort) || c.basePort < 1024 || c.basePort > 60000) {
     fail(`base port ${c.basePort} is outside 1024-60000: give --base-port in that range, e.g. --base-port 20000`);

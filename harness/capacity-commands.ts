@@ -10,10 +10,10 @@ import { shellQuote } from './run-meta.js';
 import { fail } from './cli-fail.js';
 
 /** The config every trial shares; preflight checks only the tools the given targets need. */
-async function baseConfig(out: string, targets: Target[], flags: { pin?: boolean; capture?: boolean; basePort?: string }): Promise<BenchConfig> {
+async function baseConfig(out: string, targets: Target[], flags: { pin?: boolean; capture?: boolean; basePort?: string; cpuBudget?: string }): Promise<BenchConfig> {
   // A ConfigError or PreflightError ends the command through the CLI's one error path (exit 2).
   const c = validateConfig(
-    mergeConfig(DEFAULT_CONFIG, {}, { out, pin: flags.pin ?? false, capture: flags.capture !== false, ...(flags.basePort ? { basePort: Number(flags.basePort) } : {}), targets, groupSizes: [32] }),
+    mergeConfig(DEFAULT_CONFIG, {}, { out, pin: flags.pin ?? false, capture: flags.capture !== false, ...(flags.basePort ? { basePort: Number(flags.basePort) } : {}), ...(flags.cpuBudget !== undefined ? { cpuBudget: Number(flags.cpuBudget) } : {}), targets, groupSizes: [32] }),
   );
   await preflight(c);
   return c;
@@ -24,6 +24,13 @@ function positiveNumber(v: string, flag: string): number {
   if (!Number.isFinite(n) || n <= 0) fail(`${flag} "${v}" must be a positive number`);
   return n;
 }
+
+/** --trial-calls: "auto" (0: a 10 s window, or 1,000 calls when that comes sooner) or a count. */
+function trialCallsFlag(v: string): number {
+  return v === 'auto' ? 0 : positiveNumber(v, '--trial-calls');
+}
+
+const BUDGET_HELP = 'CPU quota per process under test, in cores (cgroup, 10 ms period), e.g. 0.2';
 
 function targetList(v: string): Target[] {
   const list = v.split(',').map((t) => t.trim()).filter(Boolean);
@@ -41,7 +48,8 @@ export function registerCapacityCommands(program: Command): void {
     .requiredOption('--group-size <n>', 'members per group')
     .option('--max-p95-setup-ms <ms>', 'criterion: p95 setup delay bound', '200')
     .option('--min-ser <ratio>', 'criterion: Session Establishment Ratio floor', '1.0')
-    .option('--trial-calls <n>', 'calls per trial', '2000')
+    .option('--trial-calls <n>', 'measured calls per trial, or auto (10 s, or 1,000 calls when sooner)', 'auto')
+    .option('--cpu-budget <cores>', BUDGET_HELP)
     .option('--start-rate <cps>', 'first trial rate', '20')
     .option('--max-rate <cps>', 'never try above this rate', '1000')
     .option('--resolution <cps>', 'stop when pass and fail are this close', '5')
@@ -63,14 +71,14 @@ export function registerCapacityCommands(program: Command): void {
         groupSize: positiveNumber(o.groupSize as string, '--group-size'),
         maxP95SetupMs: positiveNumber(o.maxP95SetupMs as string, '--max-p95-setup-ms'),
         minSer: positiveNumber(o.minSer as string, '--min-ser'),
-        trialCalls: positiveNumber(o.trialCalls as string, '--trial-calls'),
+        trialCalls: trialCallsFlag(o.trialCalls as string),
         startRate: positiveNumber(o.startRate as string, '--start-rate'),
         maxRate: positiveNumber(o.maxRate as string, '--max-rate'),
         resolution: positiveNumber(o.resolution as string, '--resolution'),
         maxTrials: positiveNumber(o.maxTrials as string, '--max-trials'),
       };
       const out = o.out as string;
-      const config = await baseConfig(out, [target], o as { pin?: boolean; capture?: boolean; basePort?: string });
+      const config = await baseConfig(out, [target], o as { pin?: boolean; capture?: boolean; basePort?: string; cpuBudget?: string });
       await mkdir(out, { recursive: true });
       const entry = { command: shellQuote(process.argv), startedAt: new Date().toISOString() };
       await recordCapacityRun(out, config, entry);
@@ -89,14 +97,15 @@ export function registerCapacityCommands(program: Command): void {
     .option('--out <dir>', 'results folder', 'results/capacity')
     .option('--group-sizes <list>', 'group sizes', '2,8,32')
     .option('--targets <list>', 'forkbench,kamailio', 'forkbench,kamailio')
-    .option('--trial-calls <n>', 'calls per trial', '300')
+    .option('--trial-calls <n>', 'measured calls per trial, or auto (10 s, or 1,000 calls when sooner)', 'auto')
     .option('--max-p95-setup-ms <ms>', 'criterion', '200')
     .option('--base-port <port>', 'first port a trial uses')
+    .option('--cpu-budget <cores>', BUDGET_HELP)
     .option('--pin', 'pin roles to cores (taskset)')
-    .action(async (o: { out: string; groupSizes: string; targets: string; trialCalls: string; maxP95SetupMs: string; basePort?: string; pin?: boolean }) => {
+    .action(async (o: { out: string; groupSizes: string; targets: string; trialCalls: string; maxP95SetupMs: string; basePort?: string; pin?: boolean; cpuBudget?: string }) => {
       const targets = targetList(o.targets);
       const sizes = o.groupSizes.split(',').map((v) => positiveNumber(v, '--group-sizes'));
-      const criteria = { maxP95SetupMs: positiveNumber(o.maxP95SetupMs, '--max-p95-setup-ms'), trialCalls: positiveNumber(o.trialCalls, '--trial-calls') };
+      const criteria = { maxP95SetupMs: positiveNumber(o.maxP95SetupMs, '--max-p95-setup-ms'), trialCalls: trialCallsFlag(o.trialCalls) };
       const config = await baseConfig(o.out, targets, o);
       await mkdir(o.out, { recursive: true });
       // Beside a sweep's results (the reference run), record the search without replacing its meta.
@@ -105,7 +114,7 @@ export function registerCapacityCommands(program: Command): void {
       const started = Date.now();
       for (const job of capacitySweepJobs(sizes, targets)) {
         await runCapacity(
-          { ...job, ...criteria, minSer: 1, startRate: 25, maxRate: 800, resolution: 10, maxTrials: 9 },
+          { ...job, ...criteria, minSer: 1, startRate: 25, maxRate: 800, resolution: 10, maxTrials: 12 },
           config,
           o.out,
           (s) => console.log(s),
@@ -123,7 +132,8 @@ export function registerCapacityCommands(program: Command): void {
     .option('--rate <cps>', 'call rate of the head-scaling comparison', '100')
     .option('--targets <list>', 'forkbench,kamailio (without kamailio the forkbench/kamailio ratios print n/a)', 'forkbench,kamailio')
     .option('--base-port <port>', 'first port a point uses')
-    .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string }) => {
+    .option('--cpu-budget <cores>', BUDGET_HELP)
+    .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string; cpuBudget?: string }) => {
       const targets = targetList(o.targets);
       const req = { out: o.out, calls: positiveNumber(o.calls, '--calls'), rate: positiveNumber(o.rate, '--rate'), targets };
       const base = await baseConfig(o.out, targets, o);

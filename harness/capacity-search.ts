@@ -6,6 +6,12 @@
 // passes. Phase 2 (binary search): halve the interval between the highest passing and the lowest
 // failing rate until they are within `resolution` calls/s. The reported capacity is always a rate
 // that actually passed (the "proving trial"), never an interpolation.
+//
+// Convergence rules (issue 10): each trial measures at least 10 s (or 1,000 calls, see
+// checkTrialLength); the final rate is run once more as a confirmation trial, and a failed
+// confirmation counts as a failure at that rate, so the search goes on below it; a trial the test
+// bed could not carry (testbedBound) is never the proxy's failure: the search stops there and reports
+// no number. The stop reason is one of STOP_REASONS, with a sentence of detail.
 
 export interface CapacitySearchOptions {
   startRate: number; // first rate tried, calls/s
@@ -14,7 +20,27 @@ export interface CapacitySearchOptions {
   resolution: number; // stop when first failing - last passing <= resolution (calls/s)
   minSer: number; // criterion: SER floor (0..1)
   maxP95SetupMs: number; // criterion: p95 setup delay bound
-  maxTrials: number; // hard bound on trials run
+  maxTrials: number; // hard bound on trials run (confirmation trials included)
+  confirm?: boolean; // run a confirmation trial at the final rate (default true)
+}
+
+/** Why a search stopped: resolution reached, trial cap, test bed bound, or the rate bounds. */
+export const STOP_REASONS = ['resolution', 'trial-cap', 'testbed-bound', 'max-rate', 'nothing-passed', 'trial-error'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/** Shortest trial that can judge a rate: a window of 10 s, or 1,000 calls when that comes sooner. */
+export const MIN_TRIAL_WINDOW_S = 10;
+export const MIN_TRIAL_CALLS = 1000;
+
+/** Measured calls for a trial at `rate`: enough for a 10 s window (never fewer than 1 call). */
+export function trialCallsFor(rate: number, minWindowS = MIN_TRIAL_WINDOW_S): number {
+  return Math.max(1, Math.ceil(rate * minWindowS));
+}
+
+/** Undefined when `calls` at `rate` is a long enough trial, else why not (and the fix). */
+export function checkTrialLength(rate: number, calls: number): string | undefined {
+  if (calls >= MIN_TRIAL_CALLS || calls / rate >= MIN_TRIAL_WINDOW_S) return undefined;
+  return `a trial of ${calls} calls at ${rate} calls/s measures ${(calls / rate).toFixed(1)} s: use at least ${MIN_TRIAL_WINDOW_S} s (${trialCallsFor(rate)} calls) or ${MIN_TRIAL_CALLS} calls`;
 }
 
 export interface TrialOutcome {
@@ -22,6 +48,8 @@ export interface TrialOutcome {
   setupP95Us: number;
   ok: boolean; // false when the trial did not complete (process died, timeout, ...)
   detail?: string;
+  achievedRate?: number; // calls/s the caller really placed in the window
+  testbedBound?: string; // set when the test bed, not the proxy, limited the trial (the reason)
 }
 
 export interface TrialRecord {
@@ -30,13 +58,18 @@ export interface TrialRecord {
   ser: number;
   setupP95Us: number;
   detail?: string;
+  achievedRate?: number;
+  confirmation?: boolean; // the trial re-ran a rate that had passed
+  testbedBound?: string;
 }
 
 export interface CapacityResult {
-  capacityCps: number; // 0 when no trial passed
-  provingTrial?: TrialRecord; // the passing trial at capacityCps
+  capacityCps: number | undefined; // undefined when the test bed bound the search (no number); 0 when nothing passed
+  provingTrial?: TrialRecord; // the passing trial at capacityCps (the confirmation when there was one)
+  confirmed: boolean; // a confirmation trial at capacityCps passed
   trials: TrialRecord[]; // in the order run
-  stoppedBecause: string;
+  stopReason: StopReason;
+  stoppedBecause: string; // the reason in a sentence
 }
 
 export type RunTrial = (rate: number) => Promise<TrialOutcome>;
@@ -53,7 +86,7 @@ export function meetsCriterion(outcome: TrialOutcome, opts: Pick<CapacitySearchO
 }
 
 function validate(opts: CapacitySearchOptions): void {
-  const intPos = (name: keyof CapacitySearchOptions): void => {
+  const intPos = (name: 'startRate' | 'maxRate' | 'resolution' | 'maxTrials'): void => {
     const v = opts[name];
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`capacity search: ${name} must be an integer >= 1 (got ${v})`);
   };
@@ -80,52 +113,76 @@ export async function searchCapacity(
   onTrial?: (t: TrialRecord) => void,
 ): Promise<CapacityResult> {
   validate(opts);
+  const confirm = opts.confirm ?? true;
   const trials: TrialRecord[] = [];
-  let best: TrialRecord | undefined; // highest passing trial
-  let lowestFail: number | undefined; // lowest failing rate
+  const failedRates = new Set<number>(); // a rate that failed once (or failed its confirmation) is out
+  let bound: TrialRecord | undefined; // the trial the test bed could not carry
 
-  const trial = async (rate: number): Promise<TrialRecord> => {
+  const trial = async (rate: number, confirmation = false): Promise<TrialRecord> => {
     const outcome = await runTrial(rate);
-    const rec: TrialRecord = { rate, pass: meetsCriterion(outcome, opts), ser: outcome.ser, setupP95Us: outcome.setupP95Us };
+    const rec: TrialRecord = { rate, pass: !outcome.testbedBound && meetsCriterion(outcome, opts), ser: outcome.ser, setupP95Us: outcome.setupP95Us };
     if (outcome.detail !== undefined) rec.detail = outcome.detail;
+    if (outcome.achievedRate !== undefined) rec.achievedRate = outcome.achievedRate;
+    if (confirmation) rec.confirmation = true;
+    if (outcome.testbedBound) {
+      rec.testbedBound = outcome.testbedBound;
+      bound = rec;
+    } else if (!rec.pass) failedRates.add(rate);
     trials.push(rec);
-    if (rec.pass) {
-      if (best === undefined || rate > best.rate) best = rec;
-    } else if (lowestFail === undefined || rate < lowestFail) {
-      lowestFail = rate;
-    }
     onTrial?.(rec);
     return rec;
   };
-  const result = (stoppedBecause: string): CapacityResult => {
-    const r: CapacityResult = { capacityCps: best?.rate ?? 0, trials, stoppedBecause };
-    if (best) r.provingTrial = best;
+  // Highest rate that passed and never failed; the lowest rate that failed.
+  const best = (): TrialRecord | undefined => {
+    let b: TrialRecord | undefined;
+    for (const t of trials) if (t.pass && !failedRates.has(t.rate) && (b === undefined || t.rate > b.rate || (t.rate === b.rate && t.confirmation))) b = t;
+    return b;
+  };
+  const lowestFail = (): number | undefined => (failedRates.size ? Math.min(...failedRates) : undefined);
+  const confirmedAt = (rate: number): boolean => trials.some((t) => t.confirmation && t.pass && t.rate === rate);
+
+  const result = (stopReason: StopReason, sentence: string): CapacityResult => {
+    if (stopReason === 'testbed-bound') {
+      return { capacityCps: undefined, confirmed: false, trials, stopReason, stoppedBecause: sentence };
+    }
+    const b = best();
+    const r: CapacityResult = { capacityCps: b?.rate ?? 0, confirmed: b ? confirmedAt(b.rate) : false, trials, stopReason, stoppedBecause: sentence };
+    if (b) r.provingTrial = b;
     return r;
   };
+  const boundResult = (): CapacityResult =>
+    result('testbed-bound', `test bed bound at ${bound!.rate} cps (${bound!.testbedBound}): no capacity stated, the limit was not the proxy's`);
 
   // Phase 1: step up until the first failure.
   let rate = opts.startRate;
   for (;;) {
-    if (trials.length >= opts.maxTrials) return result(`maxTrials (${opts.maxTrials}) reached during step-up at ${rate} cps`);
+    if (trials.length >= opts.maxTrials) return result('trial-cap', `maxTrials (${opts.maxTrials}) reached during step-up at ${rate} cps`);
     const rec = await trial(rate);
+    if (bound) return boundResult();
     if (!rec.pass) break;
-    if (rate >= opts.maxRate) return result(`maxRate ${opts.maxRate} cps passed`);
+    if (rate >= opts.maxRate) break;
     rate = nextStepRate(rate, opts.stepFactor, opts.maxRate);
   }
 
-  // Phase 2: binary search in (lo, hi): lo passed (0 = nothing passed yet), hi failed.
+  // Phase 2: binary search in (lo, hi): lo passed (0 = nothing passed yet), hi failed; then confirm lo.
   // A non-monotone system (a lower rate failing after a higher one passed) only narrows hi further;
-  // the capacity stays the highest rate that passed.
+  // the capacity stays the highest rate that passed and never failed.
   for (;;) {
-    const lo = best?.rate ?? 0;
-    const hi = lowestFail!;
-    if (hi <= lo) return result(`non-monotone: ${hi} cps failed at or below passing ${lo} cps`);
-    if (hi - lo <= opts.resolution) {
-      return result(lo === 0 ? `lowest rates failed (1..${hi} cps within resolution ${opts.resolution})` : `resolution ${opts.resolution} cps reached (pass ${lo}, fail ${hi})`);
+    const lo = best()?.rate ?? 0;
+    const hi = lowestFail();
+    let done: [StopReason, string] | undefined;
+    if (hi === undefined) done = ['max-rate', `maxRate ${opts.maxRate} cps passed`];
+    else if (lo === 0 && hi - lo <= opts.resolution) done = ['nothing-passed', `lowest rates failed (1..${hi} cps within resolution ${opts.resolution})`];
+    else if (hi - lo <= opts.resolution || Math.floor((lo + hi) / 2) <= lo) done = ['resolution', `resolution ${opts.resolution} cps reached (pass ${lo}, fail ${hi})`];
+    if (done) {
+      if (!confirm || lo === 0 || confirmedAt(lo)) return result(done[0], done[1] + (lo > 0 && confirm ? `; confirmed at ${lo} cps` : ''));
+      if (trials.length >= opts.maxTrials) return result('trial-cap', `maxTrials (${opts.maxTrials}) reached before confirming ${lo} cps (pass ${lo}, fail ${hi ?? '-'})`);
+      await trial(lo, true);
+      if (bound) return boundResult();
+      continue; // passed: the next round returns; failed: lo is out, search below it
     }
-    const mid = Math.floor((lo + hi) / 2);
-    if (mid <= lo || mid < 1) return result(`no integer rate between ${lo} and ${hi} cps`);
-    if (trials.length >= opts.maxTrials) return result(`maxTrials (${opts.maxTrials}) reached (pass ${lo}, fail ${hi})`);
-    await trial(mid);
+    if (trials.length >= opts.maxTrials) return result('trial-cap', `maxTrials (${opts.maxTrials}) reached (pass ${lo}, fail ${hi})`);
+    await trial(Math.floor((lo + hi!) / 2));
+    if (bound) return boundResult();
   }
 }

@@ -12,6 +12,8 @@ const execFileP = promisify(execFile);
 export interface CaptureOptions {
   file: string; // pcap file to write
   port: number; // the caller's UDP port: the filter is `udp and port <port>`
+  ports?: number[]; // more ports (every leg of the proxy under test): `udp and (port a or port b ...)`
+  bufferKib?: number; // tcpdump -B (kernel capture buffer, KiB); see captureBufferKib
   iface?: string; // default lo
   tcpdump?: string; // binary, default tcpdump (from PATH)
   startTimeoutMs?: number; // how long to wait for "listening on" (default 5000)
@@ -66,8 +68,31 @@ async function waitForQuiet(file: string, settleMs: number, maxSettleMs: number)
   }
 }
 
+/** The BPF filter: the caller's port, plus every other leg asked for. */
+export function captureFilter(opts: Pick<CaptureOptions, 'port' | 'ports'>): string {
+  const ports = [...new Set([opts.port, ...(opts.ports ?? [])])];
+  return ports.length === 1 ? `udp and port ${ports[0]}` : `udp and (${ports.map((p) => `port ${p}`).join(' or ')})`;
+}
+
 export function captureArgs(opts: CaptureOptions): string[] {
-  return ['-i', opts.iface ?? 'lo', '-w', opts.file, '-U', '--immediate-mode', '-s', '0', `udp and port ${opts.port}`];
+  const buf = opts.bufferKib !== undefined ? ['-B', String(Math.round(opts.bufferKib))] : [];
+  return ['-i', opts.iface ?? 'lo', ...buf, '-w', opts.file, '-U', '--immediate-mode', '-s', '0', captureFilter(opts)];
+}
+
+// A SIP datagram of ~600 bytes takes ~1 KiB of capture buffer with headers; hold 2 s of the peak packet rate so that a capture
+// starved of CPU for a moment (tcpdump shares the cores) catches up instead of dropping.
+const RING_BYTES_PER_PACKET = 1024;
+const RING_SECONDS = 2;
+export const MIN_BUFFER_KIB = 4096; // libpcap's default is 2 MiB
+export const MAX_BUFFER_KIB = 256 * 1024;
+
+/**
+ * tcpdump -B for a capture of `packetsPerCall` datagrams per call at `rate` calls/s (for every leg of
+ * a centralized proxy that is 7N+6 per call, for the caller's leg alone about 8).
+ */
+export function captureBufferKib(rate: number, packetsPerCall: number): number {
+  const kib = Math.ceil((rate * packetsPerCall * RING_BYTES_PER_PACKET * RING_SECONDS) / 1024);
+  return Math.min(MAX_BUFFER_KIB, Math.max(MIN_BUFFER_KIB, kib));
 }
 
 /** Parses the statistics tcpdump prints on stderr when it exits. */
@@ -161,4 +186,36 @@ export async function startCapture(opts: CaptureOptions): Promise<Capture> {
       return { file: opts.file, exitCode: info.code, signal: info.signal, stderr: text, ...parseTcpdumpStats(text) };
     },
   };
+}
+
+/** What a row needs to trust its capture (issue 10, capture integrity). */
+export interface CaptureIntegrity {
+  droppedByKernel: number | undefined; // tcpdump's "dropped by kernel" (undefined: tcpdump printed none)
+  truncated: boolean; // the pcap's last record was cut short, or fewer records than tcpdump captured
+  flags: string[]; // reasons to flag the row; empty when the capture can be trusted
+}
+
+export interface IntegrityInput {
+  tcpdump: TcpdumpStats;
+  pcapRecords: number; // complete records the reader found
+  pcapTruncatedTail: boolean;
+  pcapFailedCalls?: number; // calls failed or unanswered in the capture (whole run)
+  sippFailedCalls?: number; // SIPp's own FailedCall(C) for the whole run
+}
+
+/** Flags a capture that lost packets, was cut short, or disagrees with SIPp about failed calls. */
+export function checkCaptureIntegrity(x: IntegrityInput): CaptureIntegrity {
+  const flags: string[] = [];
+  const dropped = x.tcpdump.droppedByKernel;
+  if (dropped !== undefined && dropped > 0) flags.push(`capture dropped ${dropped} packets (kernel)`);
+  // "received by filter" is no check: on lo the filter sees each datagram twice (out and in) and
+  // tcpdump keeps one, so it is twice "captured" with nothing lost.
+  const shortFile = x.tcpdump.captured !== undefined && x.pcapRecords < x.tcpdump.captured;
+  const truncated = x.pcapTruncatedTail || shortFile;
+  if (x.pcapTruncatedTail) flags.push('capture truncated (last record cut short)');
+  else if (shortFile) flags.push(`capture truncated (${x.pcapRecords} records in the file, tcpdump captured ${x.tcpdump.captured})`);
+  if (x.pcapFailedCalls !== undefined && x.sippFailedCalls !== undefined && x.pcapFailedCalls !== x.sippFailedCalls) {
+    flags.push(`failed calls: capture ${x.pcapFailedCalls}, SIPp ${x.sippFailedCalls}`);
+  }
+  return { droppedByKernel: dropped, truncated, flags };
 }

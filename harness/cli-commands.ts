@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG, loadConfigFile, mergeConfig, validateConfig, type BenchConfig } from './bench-config.js';
-import { compareModes, compareRuns, formatTable } from './compare.js';
+import { compareModes, compareRuns, formatMarginal, formatTable, marginalCosts } from './compare.js';
 import { makeReporter } from './progress.js';
 import { preflight } from './preflight.js';
 import { readPoints } from './results-csv.js';
@@ -34,6 +34,7 @@ interface BenchFlags {
   pin?: boolean;
   capture?: boolean;
   relay180?: string;
+  cpuBudget?: string;
   resume?: boolean;
   json?: boolean;
 }
@@ -57,6 +58,7 @@ export function flagsToConfig(f: BenchFlags): Partial<BenchConfig> {
   if (f.pin) c.pin = true;
   if (f.capture === false) c.capture = false;
   if (f.relay180 !== undefined) c.relay180 = f.relay180;
+  if (f.cpuBudget !== undefined) c.cpuBudget = Number(f.cpuBudget);
   return c as Partial<BenchConfig>;
 }
 
@@ -84,7 +86,8 @@ export function registerHarnessCommands(program: Command): void {
     .option('--fork-nodes <k>', 'fork nodes in distributed mode')
     .option('--ring-ms <ms>', 'how long members ring before the answerer answers')
     .option('--hold-ms <ms>', 'call duration after the answer')
-    .option('--relay-180 <policy>', 'fork nodes relay the first 180 per call, or all')
+    .option('--relay-180 <policy>', 'first | all: every forking proxy under test (centralized, head, fork nodes) relays the first 180 per call, or all (default first)')
+    .option('--cpu-budget <cores>', 'CPU quota per process under test, in cores (cgroup, 10 ms period), e.g. 0.2')
     .option('--base-port <port>', 'first UDP/TCP port a point uses')
     .option('--out <dir>', 'results folder')
     .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')
@@ -129,6 +132,7 @@ export function registerHarnessCommands(program: Command): void {
         const c = compareModes(rowsA);
         console.log(`${a}: centralized (${c.leftParse} parse) vs distributed (${c.rightParse}-parsing head), forkbench\n`);
         console.log(formatTable(c.rows, 'central', 'distrib'));
+        console.log(`\nMarginal cost (CPU per additional call) and fixed cost, per design and N:\n\n${formatMarginal(marginalCosts(rowsA))}`);
         return;
       }
       const rowsB = await load(b);

@@ -3,7 +3,31 @@
 // _cps calls per second). Definitions follow ../shared/DESIGN.md ("Metrics"), RFC 6076 and RFC 7501.
 // The report (reports/) and `forkbench compare` read these names; bump SCHEMA_VERSION when they change.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+// Columns added in schema 2 (issue 10); a reader meets files without them (schema 1) and reads them as empty.
+export const POINT_COLUMNS_SINCE_2 = [
+  'cpu_budget_cores', // CPU quota per process under test, cores (empty: none)
+  'relay_180', // first | all: 18x relaying of every forking proxy under test
+  'forknode_parse', // full | lazy: parse mode of the fork nodes (empty for centralized)
+  'head_throttled_pct', // % of the central process's CFS periods in which it hit its quota (under a budget)
+  'head_idle_cpu_pct', // the central process's CPU before any call, % of one core
+  'fanout_p50_us', // proxy's own delay: caller's INVITE in -> last branch INVITE out (every leg captured)
+  'fanout_p95_us',
+  'fanout_p99_us',
+  'ring_transit_p50_us', // first 180 in from a member -> first 180 out to the caller
+  'ring_transit_p95_us',
+  'ring_transit_p99_us',
+  'answer_transit_p50_us', // 200 in from the answerer -> 200 out to the caller
+  'answer_transit_p95_us',
+  'answer_transit_p99_us',
+  'capture_dropped', // tcpdump's "dropped by kernel"
+  'capture_truncated', // 1 when the capture file was cut short
+  'sipp_failed_calls', // SIPp's FailedCall(C), whole run (cross-check of the capture's failures)
+  'testbed_cpu_pct', // SIPp + tcpdump + harness over the window, % of one core
+  'machine_busy_pct', // whole machine from /proc/stat, % of all cores
+  'testbed_bound', // 1 when the machine was > 90% busy or the caller achieved < 97% of the offered rate
+] as const;
 
 export const POINT_COLUMNS = [
   'schema_version', // SCHEMA_VERSION of the writer
@@ -41,6 +65,7 @@ export const POINT_COLUMNS = [
   'total_cpu_us_per_call', // head + fork nodes CPU microseconds per successful call
   'head_peak_rss_kb',
   'msgs_per_call', // SIP messages received + sent by the central proxy / head, per attempted call
+  ...POINT_COLUMNS_SINCE_2,
   'flagged', // 1 when a cross-check failed (see flag_reason)
   'flag_reason',
   'status', // ok | failed (the point did not complete; error says why)
@@ -49,6 +74,14 @@ export const POINT_COLUMNS = [
 
 export type PointColumn = (typeof POINT_COLUMNS)[number];
 export type PointRow = Record<PointColumn, string | number>;
+
+export const CAPACITY_COLUMNS_SINCE_2 = [
+  'stop_reason', // resolution | trial-cap | testbed-bound | max-rate | nothing-passed
+  'confirmed', // 1 when a confirmation trial at capacity_cps passed
+  'proving_achieved_cps', // calls/s the caller really placed in the proving trial
+  'trial_window_s', // measured seconds per trial (at least 10, or 1,000 calls)
+  'cpu_budget_cores', // CPU quota per process under test (empty: none)
+] as const;
 
 // The columns of results/<run>/capacity.csv: one row per capacity search (RFC 7502 style).
 export const CAPACITY_COLUMNS = [
@@ -66,6 +99,7 @@ export const CAPACITY_COLUMNS = [
   'proving_setup_p95_us', // p95 setup delay of the trial that proves the capacity
   'proving_ser',
   'trials', // number of trials run by the search
+  ...CAPACITY_COLUMNS_SINCE_2,
 ] as const;
 
 export type CapacityColumn = (typeof CAPACITY_COLUMNS)[number];

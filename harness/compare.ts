@@ -1,6 +1,7 @@
 // `forkbench compare`: the two modes side by side per group size and rate (median over trials),
 // as data first (compareModes / compareRuns) and a terminal table second (formatTable).
 import type { PointRow } from './columns.js';
+import { marginalCost, type MarginalCost } from './marginal-cost.js';
 import { median } from './percentiles.js';
 import { defaultParse } from './bench-config.js';
 
@@ -117,4 +118,68 @@ export function formatTable(rows: CompareRow[], leftName: string, rightName: str
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), '', `ratio = ${leftName} / ${rightName} (median over trials; > 1 means ${rightName} is lower)`].join('\n');
+}
+
+// ---- Marginal cost (issue 10): slope of CPU against achieved rate over a sweep's rates ----
+
+
+export interface MarginalRow {
+  target: string;
+  mode: string;
+  parse: string;
+  groupSize: number;
+  rates: number[]; // offered rates the fit used
+  head?: MarginalCost; // central proxy or head
+  total?: MarginalCost; // head + fork nodes
+  idleCpuPct?: number; // median measured idle CPU of the proxy/head (column head_idle_cpu_pct), when the run has it
+}
+
+/** One fit per design and group size, over the completed rows' achieved rates (all trials). */
+export function marginalCosts(rows: PointRow[]): MarginalRow[] {
+  const groups = new Map<string, PointRow[]>();
+  for (const r of ok(rows)) {
+    const k = `${r.target}/${r.mode}/${r.parse}/${r.group_size}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const out: MarginalRow[] = [];
+  for (const [k, rs] of groups) {
+    const [target, mode, parse, n] = k.split('/') as [string, string, string, string];
+    const sample = (col: keyof PointRow) =>
+      rs
+        .map((r) => ({ achievedRateCps: num(r.achieved_rate_cps) ?? NaN, cpuPct: num(r[col]) ?? NaN }))
+        .filter((s) => Number.isFinite(s.achievedRateCps) && Number.isFinite(s.cpuPct));
+    const row: MarginalRow = { target, mode, parse, groupSize: Number(n), rates: [...new Set(rs.map((r) => Number(r.offered_rate_cps)))].sort((a, b) => a - b) };
+    const head = marginalCost(sample('head_cpu_pct'));
+    const total = marginalCost(sample('total_cpu_pct'));
+    if (head) row.head = head;
+    if (total) row.total = total;
+    const idle = median(rs.map((r) => num((r as Record<string, string | number>).head_idle_cpu_pct ?? '')).filter((x): x is number => x !== undefined));
+    if (idle !== undefined) row.idleCpuPct = idle;
+    out.push(row);
+  }
+  return out.sort((a, b) => a.target.localeCompare(b.target) || a.mode.localeCompare(b.mode) || a.parse.localeCompare(b.parse) || a.groupSize - b.groupSize);
+}
+
+export function formatMarginal(rows: MarginalRow[]): string {
+  const f = (m: MarginalCost | undefined): string =>
+    m === undefined ? '-' : `${m.marginalUsPerCall.toFixed(0)} ± ${m.marginalStdErrUs === undefined ? '?' : m.marginalStdErrUs.toFixed(0)}`;
+  const header = ['design', 'N', 'rates', 'marginal us/call (head)', 'fixed % (fit)', 'idle % (measured)', 'marginal us/call (total)'];
+  const body = rows.map((r) => [
+    `${r.target}/${r.mode}/${r.parse}`,
+    String(r.groupSize),
+    r.rates.join(','),
+    f(r.head),
+    r.head ? r.head.fixedCpuPct.toFixed(2) : '-',
+    r.idleCpuPct === undefined ? '-' : r.idleCpuPct.toFixed(2),
+    f(r.total),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    '',
+    'marginal = slope of CPU time against achieved calls/s (least squares over every completed trial, ± standard error; ? = two rates only)',
+  ].join('\n');
 }

@@ -1,12 +1,15 @@
 // One points.csv row from the raw measurements of a point: pure, so every column's arithmetic is
 // unit-tested apart from the processes that produced the numbers.
-import { SCHEMA_VERSION } from './columns.js';
+import { POINT_COLUMNS_SINCE_2, SCHEMA_VERSION } from './columns.js';
 import type { SweepPoint } from './bench-config.js';
 import type { WindowSample } from './cpu-sampler.js';
 import type { UdpPacket } from './pcap.js';
 import { mean, percentile } from './percentiles.js';
 import type { PointInput } from './results-csv.js';
-import { filterWindow, matchSipDelays, summarizeDelays } from './sip-delays.js';
+import { filterWindow, matchProxyLegs, matchSipDelays, summarizeDelays, summarizeProxyLegs } from './sip-delays.js';
+import type { CgroupUsage } from './cgroup.js';
+import { checkCaptureIntegrity, type TcpdumpStats } from './capture.js';
+import { testbedVerdict, type TestbedUsage } from './testbed-guard.js';
 import type { RttSample, SippStats } from './sipp-stats.js';
 
 /** What the row needs of a proxy's counters: messages in and out, by method or status. */
@@ -24,7 +27,24 @@ export interface PointMeasurements {
   sippStats?: SippStats;
   sippRtt: readonly RttSample[];
   /** The caller's leg captured by tcpdump; absent when running without capture. */
-  capture?: { packets: readonly UdpPacket[]; callerPort: number; truncated: boolean };
+  capture?: {
+    packets: readonly UdpPacket[];
+    callerPort: number;
+    truncated: boolean;
+    /** Every port of the proxy under test when its legs were captured too (for its own delay). */
+    proxyPorts?: readonly number[];
+    /** tcpdump's own counters and the records the file held (capture integrity). */
+    tcpdump?: TcpdumpStats;
+    records?: number;
+  };
+  /** Equal terms and budget, recorded per row. */
+  terms?: { relay180?: string; forkNodeParse?: string; cpuBudgetCores?: number };
+  /** The central process's cgroup counters at window start and end (under a CPU budget). */
+  throttle?: { start?: CgroupUsage; end?: CgroupUsage };
+  /** The central process's CPU before any call, % of one core. */
+  idleCpuPct?: number;
+  /** The test bed (SIPp, tcpdump, harness) and the machine over the window. */
+  testbed?: TestbedUsage;
   /** CPU over the window: the central process (proxy, head or Kamailio) and each fork node. */
   cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[] };
   /** The central proxy's counters at window start and end (none for Kamailio). */
@@ -73,7 +93,7 @@ interface Outcome {
 }
 
 /** Delays and outcomes from the capture of the caller's leg (microsecond timestamps). */
-function fromCapture(row: PointInput, capture: NonNullable<PointMeasurements['capture']>, win: { startUs: number; endUs: number }, sippSetupMs: number[]): Outcome {
+function fromCapture(row: PointInput, capture: NonNullable<PointMeasurements['capture']>, win: { startUs: number; endUs: number }, sippSetupMs: number[], sippFailed: number | undefined): Outcome {
   const matched = matchSipDelays(capture.packets, { callerPort: capture.callerPort });
   const s = summarizeDelays(filterWindow(matched.calls, win.startUs, win.endUs));
   const causes: Record<string, number> = { ...s.failCauses };
@@ -94,12 +114,39 @@ function fromCapture(row: PointInput, capture: NonNullable<PointMeasurements['ca
   if (sippMean !== undefined && Math.abs(sippMean - pcapMeanMs) > Math.max(2, 0.25 * pcapMeanMs)) {
     reasons.push(`SIPp mean setup ${sippMean.toFixed(2)} ms vs capture ${pcapMeanMs.toFixed(2)} ms`);
   }
-  if (capture.truncated) reasons.push('capture truncated');
-  if (reasons.length) {
-    row.flagged = 1;
-    row.flag_reason = reasons.join('; ');
+  // Capture integrity: drops, a file cut short, and the failures the capture saw over the whole run
+  // against SIPp's own count (both numbers when they disagree).
+  const whole = summarizeDelays(matched.calls);
+  const integrity = checkCaptureIntegrity({
+    tcpdump: capture.tcpdump ?? {},
+    pcapRecords: capture.records ?? capture.packets.length,
+    pcapTruncatedTail: capture.truncated,
+    pcapFailedCalls: whole.failed + whole.unanswered,
+    sippFailedCalls: sippFailed,
+  });
+  row.capture_dropped = integrity.droppedByKernel ?? '';
+  row.capture_truncated = integrity.truncated ? 1 : 0;
+  reasons.push(...integrity.flags);
+  if (capture.proxyPorts && capture.proxyPorts.length) {
+    const legs = summarizeProxyLegs(matchProxyLegs(capture.packets, { proxyPorts: capture.proxyPorts, callerPort: capture.callerPort }).calls, win.startUs, win.endUs);
+    row.fanout_p50_us = round(legs.fanout.p50);
+    row.fanout_p95_us = round(legs.fanout.p95);
+    row.fanout_p99_us = round(legs.fanout.p99);
+    row.ring_transit_p50_us = round(legs.ringTransit.p50);
+    row.ring_transit_p95_us = round(legs.ringTransit.p95);
+    row.ring_transit_p99_us = round(legs.ringTransit.p99);
+    row.answer_transit_p50_us = round(legs.answerTransit.p50);
+    row.answer_transit_p95_us = round(legs.answerTransit.p95);
+    row.answer_transit_p99_us = round(legs.answerTransit.p99);
   }
+  flag(row, reasons);
   return { attempted: s.calls, succeeded: s.answered, causes };
+}
+
+function flag(row: PointInput, reasons: readonly string[]): void {
+  if (!reasons.length) return;
+  row.flagged = 1;
+  row.flag_reason = [row.flag_reason, ...reasons].filter(Boolean).join('; ');
 }
 
 /** No capture: SIPp's 1 ms figures over the window, failures from its whole-run counters. */
@@ -137,7 +184,34 @@ function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): s
   row.cpu_us_per_call = succeeded > 0 ? round(central.cpuUs / succeeded) : '';
   row.total_cpu_us_per_call = succeeded > 0 ? round((central.cpuUs + nodesUs) / succeeded) : '';
   row.head_peak_rss_kb = central.peakRssKb;
+  const t0 = m.throttle?.start;
+  const t1 = m.throttle?.end;
+  if (t0 && t1 && t1.nrPeriods > t0.nrPeriods) row.head_throttled_pct = round(((t1.nrThrottled - t0.nrThrottled) / (t1.nrPeriods - t0.nrPeriods)) * 100, 1);
   return undefined;
+}
+
+/** Terms of the comparison, and the test-bed guard: a bound test bed is flagged, never the proxy's failure. */
+function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number): void {
+  if (m.testbed) {
+    row.testbed_cpu_pct = round(m.testbed.testbedCpuPct, 1);
+    row.machine_busy_pct = round(m.testbed.machineBusyPct, 1);
+  }
+  const bound = testbedVerdict({
+    machineBusyPct: m.testbed?.machineBusyPct,
+    offeredRateCps: m.point.rate,
+    achievedRateCps: Number.isFinite(achievedCps) ? achievedCps : undefined,
+    captureDropped: typeof row.capture_dropped === 'number' ? row.capture_dropped : undefined,
+  });
+  row.testbed_bound = bound ? 1 : 0;
+  if (bound) flag(row, [`test bed bound: ${bound}`]);
+}
+
+/** Columns known before any call: the terms of the point. */
+function termColumns(row: PointInput, m: PointMeasurements): void {
+  row.relay_180 = m.terms?.relay180 ?? '';
+  row.forknode_parse = m.terms?.forkNodeParse ?? '';
+  row.cpu_budget_cores = m.terms?.cpuBudgetCores ?? '';
+  row.head_idle_cpu_pct = round(m.idleCpuPct, 2);
 }
 
 /** The points.csv row of a point. */
@@ -145,6 +219,8 @@ export function buildPointRow(m: PointMeasurements): PointInput {
   const row = baseRow(m.point, m.warmupS, m.error);
   const win = m.window;
   if (!win) return row;
+  for (const c of POINT_COLUMNS_SINCE_2) row[c] = '';
+  termColumns(row, m);
   const inWindow = (r: RttSample): boolean => r.dateMs * 1000 >= win.startUs && r.dateMs * 1000 < win.endUs;
   const windowS = (win.endUs - win.startUs) / 1e6;
   row.window_s = round(windowS, 3);
@@ -153,7 +229,7 @@ export function buildPointRow(m: PointMeasurements): PointInput {
   row.sipp_setup_mean_ms = round(mean(sippSetupMs), 3);
   row.sipp_setup_p95_ms = round(percentile(sippSetupMs, 95), 3);
 
-  const { attempted, succeeded, causes } = m.capture ? fromCapture(row, m.capture, win, sippSetupMs) : fromSipp(row, m, inWindow, sippSetupMs);
+  const { attempted, succeeded, causes } = m.capture ? fromCapture(row, m.capture, win, sippSetupMs, m.sippStats?.failedCalls) : fromSipp(row, m, inWindow, sippSetupMs);
   row.calls_succeeded = succeeded;
   row.calls_failed = attempted - succeeded;
   row.fail_causes = Object.entries(causes)
@@ -161,6 +237,8 @@ export function buildPointRow(m: PointMeasurements): PointInput {
     .join(';');
   row.ser = attempted > 0 ? round(succeeded / attempted, 4) : 0;
   row.achieved_rate_cps = round(attempted / windowS, 2);
+  row.sipp_failed_calls = m.sippStats?.failedCalls ?? '';
+  guardColumns(row, m, attempted / windowS);
 
   const cpuError = cpuColumns(row, m, succeeded);
   if (cpuError) {

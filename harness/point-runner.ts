@@ -5,7 +5,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchConfig, SweepPoint } from './bench-config.js';
-import { startCapture, type Capture } from './capture.js';
+import { captureBufferKib, startCapture, type Capture, type CaptureResult } from './capture.js';
+import { detectCgroups, type CgroupLayout } from './cgroup.js';
+import { TestbedWindow } from './testbed-guard.js';
+import { underCpuBudget } from './targets/budgeted.js';
 import { CpuWindow } from './cpu-sampler.js';
 import { readPcapFile } from './pcap.js';
 import { buildPointRow, type PointMeasurements } from './point-row.js';
@@ -68,13 +71,28 @@ export function pointTiming(config: BenchConfig, rate: number, marginS = 45): { 
   return { warmupCalls, totalCalls, sendS, deadlineS };
 }
 
-async function stopAllOf(run: Running): Promise<void> {
+async function stopAllOf(run: Running): Promise<CaptureResult | undefined> {
   const stops: Promise<unknown>[] = [];
   if (run.caller) stops.push(run.caller.stop());
   for (const m of run.members) stops.push(m.stop());
   if (run.target) stops.push(run.target.stop());
   await Promise.allSettled(stops);
-  if (run.capture) await run.capture.stop().catch(() => undefined);
+  const capture = run.capture;
+  run.capture = undefined;
+  return capture ? await capture.stop().catch(() => undefined) : undefined;
+}
+
+let cgroupLayout: CgroupLayout | undefined;
+/** The target of a point, under the config's CPU budget when there is one (preflight checked cgroups). */
+function targetOf(point: SweepPoint, ctx: PointContext): ProxyTarget {
+  const inner = ctx.target ?? targetFor(point);
+  if (!(ctx.config.cpuBudget > 0)) return inner;
+  if (!cgroupLayout) {
+    const cg = detectCgroups();
+    if (!cg.ok) throw new PointError(`--cpu-budget ${ctx.config.cpuBudget}: ${cg.reason}`);
+    cgroupLayout = cg.layout;
+  }
+  return underCpuBudget(inner, ctx.config.cpuBudget, cgroupLayout);
 }
 
 /** Resolves when the member's SIP port is bound; fails as soon as the member exits. */
@@ -111,19 +129,43 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
   for (const p of udp) if (!(await portFree(p, 'udp'))) throw new PointError(`UDP port ${p} is in use: stop what holds it or pick another --base-port`);
   for (const p of tcp) if (!(await portFree(p, 'tcp'))) throw new PointError(`TCP port ${p} is in use: stop what holds it or pick another --base-port`);
 
-  const m: PointMeasurements = { point, warmupS: config.warmupS, sippRtt: [], cpu: { forkNodes: [] }, counters: {} };
+  const m: PointMeasurements = {
+    point,
+    warmupS: config.warmupS,
+    sippRtt: [],
+    cpu: { forkNodes: [] },
+    counters: {},
+    terms: {
+      // Kamailio's tm relays every provisional response.
+      relay180: point.target === 'kamailio' ? 'all' : config.relay180,
+      forkNodeParse: point.mode === 'distributed' ? 'full' : '',
+      cpuBudgetCores: config.cpuBudget > 0 ? config.cpuBudget : undefined,
+    },
+  };
   const run: Running = { members: [] };
   trace(`${point.pointId}: start`);
   try {
-    run.target = await (ctx.target ?? targetFor(point)).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
+    run.target = await targetOf(point, ctx).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
     const procs = run.target.processes;
     trace('proxies up');
+    // Idle CPU of the central process: no call yet while the members start (at least 1 s).
+    const idle = new CpuWindow([{ pid: procs[0]!.pid, tree: procs[0]!.tree }]);
+    await idle.start();
+    const idleFrom = Date.now();
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: ctx.pinning?.load };
     layout.memberPorts.forEach((port, j) => {
       run.members.push(startSipp({ ...sippCommon, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
     });
-    if (ctx.capture) run.capture = await startCapture({ file: join(ctx.pointDir, 'caller.pcap'), port: layout.callerPort });
+    // Every leg of the proxy under test (for its own delay), with a capture buffer sized for the rate.
+    const proxyPorts = [layout.proxyPort, ...(point.target === 'forkbench' ? layout.forkNodePorts : [])];
+    const packetsPerCall = 8 * point.groupSize + 8 * point.forkNodes + 12;
+    if (ctx.capture) {
+      run.capture = await startCapture({ file: join(ctx.pointDir, 'caller.pcap'), port: layout.callerPort, ports: proxyPorts, bufferKib: captureBufferKib(point.rate, packetsPerCall) });
+    }
     await Promise.all(run.members.map((s, j) => memberReady(s, layout.memberPorts[j]!, ctx.pointDir)));
+    await sleep(Math.max(0, 1000 - (Date.now() - idleFrom)), ctx.signal);
+    const idleUse = (await idle.end()).get(procs[0]!.pid);
+    if (idleUse?.ok) m.idleCpuPct = idleUse.cpuPct;
 
     trace('members and capture up');
     const startedMs = Date.now();
@@ -141,11 +183,16 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     // The measured window: after the warm-up calls, for as long as the measured calls are being placed.
     await sleep(config.warmupS * 1000, ctx.signal);
     const cpu = new CpuWindow(procs.map((p) => ({ pid: p.pid, tree: p.tree })));
-    await cpu.start();
+    // The test bed: every process the harness started that is not under test, and the harness.
+    const testbed = new TestbedWindow([...run.members.map((s) => s.pid), run.caller.pid, ...(run.capture ? [run.capture.pid] : []), process.pid]);
+    await Promise.all([cpu.start(), testbed.start()]);
+    m.throttle = { start: run.target.budgetUsage?.(procs[0]!.pid) };
     const startUs = Date.now() * 1000;
     m.counters.start = await run.target.readCounters();
     await sleep((config.calls / point.rate) * 1000, ctx.signal);
-    const usage = await cpu.end();
+    const [usage, bed] = await Promise.all([cpu.end(), testbed.end()]);
+    m.testbed = bed;
+    m.throttle.end = run.target.budgetUsage?.(procs[0]!.pid);
     const endUs = Date.now() * 1000;
     m.counters.end = await run.target.readCounters();
     if (ctx.signal?.aborted) throw new PointError('interrupted');
@@ -161,14 +208,14 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     }
     trace('caller done');
     await sleep(Math.min(2000, config.ringMs + config.holdMs + 500)); // last BYEs reach the members
-    await stopAllOf(run);
+    const captured = await stopAllOf(run);
     trace('all stopped');
 
     m.sippStats = await readSippStatFile(join(ctx.pointDir, 'caller_stat.csv')).catch(() => undefined);
     m.sippRtt = await readSippRttFile(join(ctx.pointDir, 'caller_rtt.csv')).catch(() => []);
-    if (run.capture) {
+    if (ctx.capture) {
       const pcap = await readPcapFile(join(ctx.pointDir, 'caller.pcap'));
-      m.capture = { packets: pcap.packets, callerPort: layout.callerPort, truncated: pcap.stats.truncatedTail };
+      m.capture = { packets: pcap.packets, callerPort: layout.callerPort, truncated: pcap.stats.truncatedTail, proxyPorts, tcpdump: captured, records: pcap.stats.records };
     }
   } catch (e) {
     await stopAllOf(run);

@@ -8,13 +8,13 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, ftr
 import { open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { POINT_COLUMNS, SCHEMA_VERSION, type PointColumn, type PointRow } from './columns.js';
+import { POINT_COLUMNS, POINT_COLUMNS_SINCE_2, SCHEMA_VERSION, type PointColumn, type PointRow } from './columns.js';
 
 export type PointInput = Partial<Record<PointColumn, string | number | undefined | null>>;
 
 // Columns kept as text when read back; every other non-empty cell is a number.
 const TEXT_COLUMNS: ReadonlySet<PointColumn> = new Set<PointColumn>([
-  'point_id', 'target', 'mode', 'parse', 'fail_causes', 'delay_source', 'flag_reason', 'status', 'error',
+  'point_id', 'target', 'mode', 'parse', 'fail_causes', 'delay_source', 'flag_reason', 'status', 'error', 'relay_180', 'forknode_parse',
 ]);
 const DONE_STATUSES = new Set(['ok', 'failed']);
 const HEADER_LINE = stringify([[...POINT_COLUMNS]], { record_delimiter: '\n' });
@@ -52,9 +52,14 @@ export function repairTornTail(file: string): boolean {
   return true;
 }
 
-function checkHeader(file: string, headerLine: string): void {
+// Reading accepts schema-1 files (without the columns added in schema 2); appending does not (the
+// new row's cells would not line up with the old header).
+const OPTIONAL_ON_READ = new Set<string>(POINT_COLUMNS_SINCE_2);
+
+function checkHeader(file: string, headerLine: string, forAppend = true): void {
   const cols = (parse(headerLine) as string[][])[0] ?? [];
   for (const c of POINT_COLUMNS) {
+    if (!forAppend && OPTIONAL_ON_READ.has(c)) continue;
     if (!cols.includes(c)) throw new Error(`${file}: missing column "${c}" (written by a different forkbench version?)`);
   }
 }
@@ -83,7 +88,7 @@ function toRows(file: string, text: string): PointRow[] {
   const complete = text.endsWith('\n') ? text : text.slice(0, nl + 1);
   if (complete.trim() === '') return [];
   const records = parse(complete, { columns: true, skip_empty_lines: true, relax_column_count: false }) as Record<string, string>[];
-  checkHeader(file, complete.split('\n', 1)[0]);
+  checkHeader(file, complete.split('\n', 1)[0], false);
   return records.map((rec, i) => {
     const version = Number(rec.schema_version);
     if (!Number.isFinite(version)) throw new Error(`${file}: row ${i + 2}: column "schema_version" is "${rec.schema_version}", not a number`);

@@ -151,3 +151,116 @@ export function summarizeDelays(calls: readonly CallDelay[]): DelaySummary {
   }
   return { calls: calls.length, answered: setup.length, failed, unanswered, failCauses, ringing: summarize(ringing), setup: summarize(setup) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The proxy's own delay (issue 10): from a capture of every leg of the proxy under test (the
+// centralized proxy's port, or the head's and every fork node's), per call:
+//   fan-out     = caller's INVITE in -> last branch INVITE out to a member
+//   180 transit = first 180/183 from a member in -> first 180/183 out to the caller
+//   200 transit = first 200 (INVITE) from a member in -> first 200 out to the caller
+// The "system" is the set of proxy ports: messages between two of them (head <-> fork node) are
+// internal and only their ends count, so distributed fan-out includes the fork node hop.
+// Retransmissions are ignored: only each message's first transmission per destination counts.
+
+export interface ProxyLegOptions {
+  proxyPorts: readonly number[]; // every port of the proxy under test (centralized: one)
+  callerPort: number;
+}
+
+export interface ProxyLegCall {
+  callId: string;
+  inviteInUs: number; // caller's INVITE reached the proxy
+  branches: number; // distinct members an INVITE was sent to
+  fanoutUs?: number; // -> last branch INVITE out
+  ringTransitUs?: number; // first 180 in -> first 180 out to the caller
+  answerTransitUs?: number; // 200 in -> 200 out to the caller
+}
+
+export interface ProxyLegStats {
+  sipMessages: number;
+  notSip: number;
+  perCallMessages: Map<string, number>; // SIP messages at the proxy under test per Call-ID (in + out)
+}
+
+/** Per-call delays inside the proxy under test; `packets` in capture order. */
+export function matchProxyLegs(packets: Iterable<UdpPacket>, opts: ProxyLegOptions): { calls: ProxyLegCall[]; stats: ProxyLegStats } {
+  const sys = new Set(opts.proxyPorts);
+  const stats: ProxyLegStats = { sipMessages: 0, notSip: 0, perCallMessages: new Map() };
+  interface State extends ProxyLegCall {
+    branchDst: Set<string>;
+    lastBranchUs?: number;
+    ring180InUs?: number;
+    ring180OutUs?: number;
+    ok200InUs?: number;
+    ok200OutUs?: number;
+  }
+  const calls = new Map<string, State>();
+  for (const p of packets) {
+    const fromSys = sys.has(p.srcPort);
+    const toSys = sys.has(p.dstPort);
+    if (!fromSys && !toSys) continue;
+    const m = parseSipHead(p.payload);
+    if (!m) {
+      stats.notSip++;
+      continue;
+    }
+    stats.sipMessages++;
+    if (m.callId === undefined) continue;
+    // A message between two proxy ports is both sent and received by the system (two counters).
+    stats.perCallMessages.set(m.callId, (stats.perCallMessages.get(m.callId) ?? 0) + (fromSys && toSys ? 2 : 1));
+    if (fromSys && toSys) continue; // internal hop
+    const fromCaller = p.srcPort === opts.callerPort;
+    const toCaller = p.dstPort === opts.callerPort;
+    if (m.isRequest && m.method === 'INVITE') {
+      if (fromCaller && toSys) {
+        if (!calls.has(m.callId)) calls.set(m.callId, { callId: m.callId, inviteInUs: p.tsUs, branches: 0, branchDst: new Set() });
+        continue;
+      }
+      const c = calls.get(m.callId);
+      if (c && fromSys && !toCaller) {
+        const dst = `${p.dstIp}:${p.dstPort}`;
+        if (!c.branchDst.has(dst)) {
+          c.branchDst.add(dst);
+          c.lastBranchUs = Math.max(c.lastBranchUs ?? p.tsUs, p.tsUs);
+        }
+      }
+      continue;
+    }
+    if (m.isRequest || m.cseqMethod !== 'INVITE' || m.status === undefined) continue;
+    const c = calls.get(m.callId);
+    if (!c) continue;
+    const ringing = m.status === 180 || m.status === 183;
+    const ok = m.status >= 200 && m.status < 300;
+    if (toSys && !fromCaller) {
+      // from a member
+      if (ringing && c.ring180InUs === undefined) c.ring180InUs = p.tsUs;
+      if (ok && c.ok200InUs === undefined) c.ok200InUs = p.tsUs;
+    } else if (fromSys && toCaller) {
+      if (ringing && c.ring180OutUs === undefined) c.ring180OutUs = p.tsUs;
+      if (ok && c.ok200OutUs === undefined) c.ok200OutUs = p.tsUs;
+    }
+  }
+  const out: ProxyLegCall[] = [];
+  for (const c of calls.values()) {
+    const r: ProxyLegCall = { callId: c.callId, inviteInUs: c.inviteInUs, branches: c.branchDst.size };
+    if (c.lastBranchUs !== undefined) r.fanoutUs = c.lastBranchUs - c.inviteInUs;
+    if (c.ring180InUs !== undefined && c.ring180OutUs !== undefined) r.ringTransitUs = c.ring180OutUs - c.ring180InUs;
+    if (c.ok200InUs !== undefined && c.ok200OutUs !== undefined) r.answerTransitUs = c.ok200OutUs - c.ok200InUs;
+    out.push(r);
+  }
+  return { calls: out, stats };
+}
+
+export interface ProxyDelaySummary {
+  calls: number;
+  fanout: Summary; // µs
+  ringTransit: Summary;
+  answerTransit: Summary;
+}
+
+/** Summaries of the calls whose INVITE reached the proxy inside [startUs, endUs) (all when omitted). */
+export function summarizeProxyLegs(calls: readonly ProxyLegCall[], startUs = -Infinity, endUs = Infinity): ProxyDelaySummary {
+  const inWin = calls.filter((c) => c.inviteInUs >= startUs && c.inviteInUs < endUs);
+  const vals = (k: 'fanoutUs' | 'ringTransitUs' | 'answerTransitUs'): number[] => inWin.map((c) => c[k]).filter((v): v is number => v !== undefined);
+  return { calls: inWin.length, fanout: summarize(vals('fanoutUs')), ringTransit: summarize(vals('ringTransitUs')), answerTransit: summarize(vals('answerTransitUs')) };
+}

@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { sweepPoints, type BenchConfig, type SweepPoint } from './bench-config.js';
 import { canCapture } from './capture.js';
+import { interleavedOrder } from './sweep-order.js';
 import { runPoint, pointTiming } from './point-runner.js';
 import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
@@ -49,7 +50,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
   const pointsFile = join(out, 'points.csv');
   await mkdir(out, { recursive: true });
   const done = opts.resume && existsSync(pointsFile) ? completedPointIds(pointsFile) : new Set<string>();
-  const all = sweepPoints(config);
+  // Repeats interleaved A B A B across designs, so the machine's drift falls on every design alike.
+  const all = interleavedOrder(sweepPoints(config));
   const todo = all.filter((p) => !done.has(p.pointId));
 
   let capture = config.capture;

@@ -1,8 +1,8 @@
 // Turns the spec files into the figures of one or more runs (data inlined, rate fixed, captions, styling).
 import { FIGURES, type FigureDef } from './figures.js';
-import { provenanceLines } from './caption.js';
+import { capacityProvenanceLines, provenanceLines } from './caption.js';
 import type { RunData } from './load-run.js';
-import { capacityPlotRows, pickFixedRate, pointPlotRows, type CapacityPlotRow, type PointPlotRow } from './plot-rows.js';
+import { capacityPlotRows, loadPlotRows, pickFixedRate, pointPlotRows, type CapacityPlotRow, type LoadPlotRow, type PointPlotRow } from './plot-rows.js';
 import { clone, colourByRun, restrictDomains, setAxisValues, setData, setParam, setSubtitle, type JsonObject } from './spec-patch.js';
 import { dejavuFontFiles, loadSpec, specToSvg, svgToPng } from './render.js';
 
@@ -41,27 +41,51 @@ function noteSpec(template: JsonObject, note: string): JsonObject {
   };
 }
 
-function figureRows(def: FigureDef, points: PointPlotRow[], capacity: CapacityPlotRow[], rate: number | null) {
+function figureRows(def: FigureDef, points: PointPlotRow[], capacity: CapacityPlotRow[], load: LoadPlotRow[], rate: number | null) {
   if (def.dataset === 'capacity') return capacity;
+  if (def.dataset === 'load') {
+    // The figures' own filters, applied here too so that an empty figure says why.
+    return def.name === 'goodput-vs-load' ? load.filter((r) => r.cpu_budget_cores !== null) : load.filter((r) => r.group_size === 8 || r.group_size === 32);
+  }
   return def.usesRate ? points.filter((r) => r.offered_rate_cps === rate) : points;
+}
+
+/** Budget and trial count of a load figure's data, for its caption. */
+export function loadTerms(rows: readonly LoadPlotRow[]): string {
+  const budgets = [...new Set(rows.map((r) => r.cpu_budget_cores))].map((b) => (b === null ? 'none' : `${b} cores per process`));
+  const perCell = new Map<string, Set<number>>();
+  for (const r of rows) {
+    const k = `${r.run}/${r.series}/${r.group_size}/${r.offered_rate_cps}`;
+    perCell.set(k, (perCell.get(k) ?? new Set()).add(r.trial));
+  }
+  const counts = [...perCell.values()].map((s) => s.size);
+  const trials = counts.length === 0 ? '0' : Math.min(...counts) === Math.max(...counts) ? String(counts[0]) : `${Math.min(...counts)}-${Math.max(...counts)}`;
+  const points = new Set(rows.map((r) => `${r.run}/${r.series}/${r.group_size}/${r.offered_rate_cps}/${r.trial}`)).size;
+  return `CPU budget: ${budgets.join(', ') || 'none'}; ${trials} trial(s) per point, ${points} trials drawn`;
 }
 
 export function buildFigureSpecs(runs: readonly RunData[], options: FigureOptions = {}): { figures: FigureSpec[]; rate: number | null } {
   const points = pointPlotRows(runs);
   const capacity = capacityPlotRows(runs);
+  const load = loadPlotRows(runs);
   const rate = options.rate ?? pickFixedRate(points);
   const caption = provenanceLines(runs);
+  const capacityCaption = capacityProvenanceLines(runs);
   const labels = runs.map((r) => r.label);
   const figures = FIGURES.map((def): FigureSpec => {
     const template = loadSpec(def.name);
-    const rows = figureRows(def, points, capacity, rate);
+    const rows = figureRows(def, points, capacity, load, rate);
     const spec = clone(template);
-    setSubtitle(spec, [def.reading(rate), ...caption]);
+    setSubtitle(spec, [def.reading(rate), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...(def.dataset === 'capacity' ? capacityCaption : caption)]);
     if (rows.length === 0) {
       const why =
         def.dataset === 'capacity'
           ? 'no capacity data in this run (no capacity.csv: run `forkbench capacity` to add it)'
-          : def.usesRate
+          : def.name === 'goodput-vs-load'
+            ? 'no points under a CPU budget in this run (run forkbench bench --cpu-budget CORES up to 4x capacity)'
+            : def.name === 'proxy-delay-vs-load'
+              ? 'no points at N = 8 or 32 in this run'
+              : def.usesRate
             ? `no completed points at ${rate ?? '?'} calls/s`
             : 'no completed points in this run';
       return { name: def.name, spec: noteSpec(spec, why), rows: 0, empty: true };
@@ -69,6 +93,7 @@ export function buildFigureSpecs(runs: readonly RunData[], options: FigureOption
     setData(spec, def.dataset, rows);
     if (def.usesRate && rate !== null) setParam(spec, 'rate', rate);
     restrictDomains(spec, 'series', new Set(rows.map((r) => r.series)));
+    if (def.dataset === 'load') restrictDomains(spec, 'point_status', new Set((rows as LoadPlotRow[]).map((r) => r.point_status)));
     restrictDomains(spec, 'mode', new Set(rows.map((r) => r.series)));
     setAxisValues(spec, 'group_size', distinct(rows.map((r) => r.group_size)));
     if (def.dataset === 'points') setAxisValues(spec, 'offered_rate_cps', distinct(points.map((r) => r.offered_rate_cps)));

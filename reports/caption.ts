@@ -35,3 +35,35 @@ export function provenanceLines(runs: readonly { label: string; meta: RunMeta | 
   }
   return runs.map((r) => `${r.label}: ${provenance(r.meta)}`);
 }
+
+interface CapacityRunEntry {
+  command?: unknown;
+  startedAt?: unknown;
+  endedAt?: unknown;
+  gitCommit?: unknown;
+  cpuBudgetCores?: unknown;
+}
+
+/**
+ * The capacity figure's own provenance: the capacity commands that wrote capacity.csv (commit,
+ * budget, command), not the sweep's. Falls back to the run's provenance when meta.json has none.
+ */
+export function capacityProvenanceLines(runs: readonly { label: string; meta: RunMeta | null }[]): string[] {
+  const lines: string[] = [];
+  for (const r of runs) {
+    const entries = (Array.isArray(r.meta?.capacityRuns) ? r.meta.capacityRuns : []) as CapacityRunEntry[];
+    const tag = runs.length > 1 ? `${r.label}: ` : '';
+    if (entries.length === 0) {
+      lines.push(`${tag}${provenance(r.meta)} (no capacity run recorded in meta.json)`);
+      continue;
+    }
+    for (const e of entries) {
+      const commit = text(e.gitCommit);
+      const budget = typeof e.cpuBudgetCores === 'number' && e.cpuBudgetCores > 0 ? `${e.cpuBudgetCores} cores per process` : 'no CPU budget recorded';
+      const cmd = (text(e.command) ?? 'command unknown').replace(/^\S*node\S*\s+\S*forkbench(\.js)?\b/, 'forkbench');
+      const when = text(e.startedAt)?.slice(0, 10) ?? 'date unknown';
+      lines.push(`${tag}capacity run @ ${commit ? commit.slice(0, 7) : 'commit unknown'} · ${budget} · ${when}: ${cmd}`);
+    }
+  }
+  return lines;
+}

@@ -1,5 +1,5 @@
 // The six paper figures: which spec file, which data set, and the caption line that says how to read it.
-export type Dataset = 'points' | 'capacity';
+export type Dataset = 'points' | 'capacity' | 'load';
 
 export interface FigureDef {
   name: string; // spec file reports/specs/<name>.vl.json and output file stem
@@ -32,6 +32,22 @@ export const FIGURES: readonly FigureDef[] = [
     dataset: 'capacity',
     usesRate: false,
     reading: () => `from capacity.csv: highest rate holding the run's SER and p95 criteria; ${PRIMARY}`,
+  },
+  {
+    name: 'proxy-delay-vs-load',
+    dataset: 'load',
+    usesRate: false,
+    reading: () =>
+      'N = 8 and 32; fan-out = caller\'s INVITE in -> last branch INVITE out (every leg captured), ringing = caller\'s INVITE -> first 180; ' +
+      'line = median of ok trials; hollow marks = every trial: circle ok, triangle calls failed, diamond test bed bound, cross point failed (on the floor: no value)',
+  },
+  {
+    name: 'goodput-vs-load',
+    dataset: 'load',
+    usesRate: false,
+    reading: () =>
+      'points under a CPU budget only; solid = answered calls/s (median of trials), dotted = 503s/s, grey dashed = offered; ' +
+      'marks: circle ok, triangle calls failed, diamond test bed bound, cross point failed',
   },
   {
     name: 'ablation',

@@ -5,6 +5,8 @@ import { basename, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import {
   CAPACITY_COLUMNS,
+  CAPACITY_COLUMNS_SINCE_2,
+  POINT_COLUMNS_SINCE_2,
   POINT_COLUMNS,
   SCHEMA_VERSION,
   type CapacityColumn,
@@ -23,8 +25,12 @@ const POINT_TEXT_COLUMNS = [
   'flag_reason',
   'status',
   'error',
+  'relay_180',
+  'forknode_parse',
 ] as const satisfies readonly PointColumn[];
-const CAPACITY_TEXT_COLUMNS = ['target', 'mode', 'parse'] as const satisfies readonly CapacityColumn[];
+const CAPACITY_TEXT_COLUMNS = ['target', 'mode', 'parse', 'stop_reason'] as const satisfies readonly CapacityColumn[];
+// Columns added in schema 2: files written before (schema 1) lack them and read them as empty.
+const OPTIONAL_COLUMNS = new Set<string>([...POINT_COLUMNS_SINCE_2, ...CAPACITY_COLUMNS_SINCE_2]);
 
 type PointTextColumn = (typeof POINT_TEXT_COLUMNS)[number];
 type CapacityTextColumn = (typeof CAPACITY_TEXT_COLUMNS)[number];
@@ -95,7 +101,7 @@ function loadTable<C extends string>(
   const header = records[0].map((h) => h.trim());
   const index = new Map(header.map((h, i) => [h, i]));
   for (const column of columns) {
-    if (!index.has(column)) throw new ReportError(`${file}: missing column "${column}"`, file, column);
+    if (!index.has(column) && !OPTIONAL_COLUMNS.has(column)) throw new ReportError(`${file}: missing column "${column}"`, file, column);
   }
   if (records.length === 1) throw new ReportError(`${file}: empty CSV (header row but no data rows)`, file);
   const text = new Set<string>(textColumns);
@@ -103,7 +109,8 @@ function loadTable<C extends string>(
     const line = i + 2; // 1-based, after the header
     const row = {} as Record<C, string | number | null>;
     for (const column of columns) {
-      const cell = record[index.get(column) as number] ?? '';
+      const at = index.get(column);
+      const cell = at === undefined ? '' : (record[at] ?? '');
       row[column] = text.has(column) ? cell : toNumber(file, line, column, cell);
     }
     const version = row['schema_version' as C];

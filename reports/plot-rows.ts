@@ -125,3 +125,65 @@ export function pickFixedRate(rows: readonly PointPlotRow[]): number | null {
   }
   return best;
 }
+
+// ---- Every point, failed and test-bed-bound ones included (issue 10: never dropped, own mark) ----
+
+/** How a point fared: drawn with its own mark in the load figures. */
+export type PointStatus = 'ok' | 'calls failed' | 'test bed bound' | 'point failed';
+
+export function pointStatusOf(p: Pick<Point, 'status' | 'ser' | 'testbed_bound'>): PointStatus {
+  if (p.status !== 'ok') return 'point failed';
+  if (p.testbed_bound === 1) return 'test bed bound';
+  if (p.ser !== null && p.ser < 1) return 'calls failed';
+  return 'ok';
+}
+
+export interface LoadPlotRow {
+  run: string;
+  series: Series;
+  group_size: number;
+  offered_rate_cps: number;
+  trial: number;
+  point_status: PointStatus;
+  metric: string; // which delay, for the delay figure's panels
+  value_ms: number | null; // null: the point has no value (drawn at the panel's floor)
+  goodput_cps: number | null; // answered calls per second of the window
+  rejected_503_cps: number | null; // 503 (overload) answers per second of the window
+  cpu_budget_cores: number | null;
+}
+
+const DELAY_METRICS = [
+  ['fan-out p50', 'fanout_p50_us'],
+  ['fan-out p95', 'fanout_p95_us'],
+  ['ringing p50', 'ringing_p50_us'],
+  ['ringing p95', 'ringing_p95_us'],
+] as const;
+
+function count503(failCauses: string): number {
+  const m = /(?:^|;)503:(\d+)/.exec(failCauses);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Rows of the load figures: every point of the primary parse, in every state; one row per delay metric. */
+export function loadPlotRows(runs: readonly RunData[]): LoadPlotRow[] {
+  return runs.flatMap((run) => {
+    const chosen = primaryParse(run.points);
+    return run.points
+      .filter((p) => isPrimary(chosen, p) && p.group_size !== null && p.offered_rate_cps !== null)
+      .flatMap((p) => {
+        const win = p.window_s !== null && p.window_s > 0 ? p.window_s : null;
+        const base = {
+          run: run.label,
+          series: seriesOf(p),
+          group_size: p.group_size as number,
+          offered_rate_cps: p.offered_rate_cps as number,
+          trial: p.trial as number,
+          point_status: pointStatusOf(p),
+          goodput_cps: win !== null && p.calls_succeeded !== null ? p.calls_succeeded / win : null,
+          rejected_503_cps: win !== null ? count503(p.fail_causes) / win : null,
+          cpu_budget_cores: p.cpu_budget_cores ?? null,
+        };
+        return DELAY_METRICS.map(([metric, col]) => ({ ...base, metric, value_ms: ms(p[col] ?? null) }));
+      });
+  });
+}

@@ -4,6 +4,7 @@ import { POINT_COLUMNS } from '../harness/columns.js';
 import type { RunData } from './load-run.js';
 import type { RenderedFigure } from './build-figures.js';
 import { provenance } from './caption.js';
+import { marginalCost } from '../harness/marginal-cost.js';
 
 export const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -50,7 +51,36 @@ function notesSection(runs: readonly RunData[]): string {
     }
   }
   if (items.length === 0) return '<p>No flagged or failed points.</p>';
-  return `<p>Failed points are not plotted; flagged points are plotted but a cross-check failed.</p><ul>${items.join('')}</ul>`;
+  return `<p>Failed points are not plotted in the paper figures (the load figures draw them with their own mark); flagged points are plotted but a cross-check failed.</p><ul>${items.join('')}</ul>`;
+}
+
+/** Marginal CPU per call (slope against achieved rate, ± standard error) beside CPU per call and idle CPU. */
+function marginalSection(runs: readonly RunData[]): string {
+  const rows: string[] = [];
+  for (const run of runs) {
+    const groups = new Map<string, RunData['points']>();
+    for (const p of run.points) {
+      if (p.status !== 'ok' || p.group_size === null) continue;
+      const k = `${p.target}/${p.mode}/${p.parse}/${p.group_size}`;
+      groups.set(k, [...(groups.get(k) ?? []), p]);
+    }
+    for (const [k, ps] of [...groups].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+      const fit = marginalCost(ps.filter((p) => p.achieved_rate_cps !== null && p.head_cpu_pct !== null).map((p) => ({ achievedRateCps: p.achieved_rate_cps as number, cpuPct: p.head_cpu_pct as number })));
+      const perCall = ps.map((p) => p.cpu_us_per_call).filter((v): v is number => v !== null);
+      const idle = ps.map((p) => p.head_idle_cpu_pct).filter((v): v is number => v !== null);
+      const f = (x: number | undefined, d = 0): string => (x === undefined ? '-' : x.toFixed(d));
+      const range = perCall.length ? `${Math.min(...perCall)}-${Math.max(...perCall)}` : '-';
+      rows.push(
+        `<tr><td>${escapeHtml(runs.length > 1 ? `${run.label}: ` : '')}${escapeHtml(k)}</td><td>${range}</td><td>${fit ? `${f(fit.marginalUsPerCall)} ± ${fit.marginalStdErrUs === undefined ? '?' : f(fit.marginalStdErrUs)}` : '-'}</td>` +
+          `<td>${fit ? f(fit.fixedCpuPct, 2) : '-'}</td><td>${idle.length ? f(idle.reduce((a, b) => a + b, 0) / idle.length, 2) : '-'}</td></tr>`,
+      );
+    }
+  }
+  if (rows.length === 0) return '<p>No completed points.</p>';
+  return (
+    '<p>CPU per call at a low rate carries each process\'s fixed cost; the marginal cost is the slope of the central process\'s CPU against the achieved rate over the run\'s rates (least squares, ± standard error; ? with two rates).</p>' +
+    `<table class="meta"><thead><tr><th>target/mode/parse/N</th><th>CPU µs per call (range)</th><th>marginal µs per call</th><th>fixed CPU % (fit)</th><th>idle CPU % (measured)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 function pointsTable(runs: readonly RunData[]): string {
@@ -82,10 +112,10 @@ export interface ReportPageInput {
   figures: readonly RenderedFigure[];
   headlines: readonly { run: string; sentences: readonly string[] }[];
   rate: number | null;
-  generatedAt: Date;
+  dataAt: Date | null; // when the data was measured (not when this page was rendered)
 }
 
-export function reportHtml({ runs, figures, headlines, rate, generatedAt }: ReportPageInput): string {
+export function reportHtml({ runs, figures, headlines, rate, dataAt }: ReportPageInput): string {
   const title = runs.length === 1 ? `forkbench report: ${runs[0].label}` : `forkbench report: ${runs.map((r) => r.label).join(' vs ')}`;
   const heads = headlines
     .map((h) => (runs.length > 1 ? `<h3>${escapeHtml(h.run)}</h3>` : '') + `<ul class="headlines">${h.sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`)
@@ -105,11 +135,13 @@ export function reportHtml({ runs, figures, headlines, rate, generatedAt }: Repo
 <body>
 <h1>${escapeHtml(title)}</h1>
 <p>${runs.map((r) => escapeHtml((runs.length > 1 ? `${r.label}: ` : '') + provenance(r.meta))).join('<br>')}<br>
-Report generated ${escapeHtml(generatedAt.toISOString())}; fixed-rate figures at ${rate ?? 'n/a'} calls/s.</p>
+Data measured until ${escapeHtml(dataAt ? dataAt.toISOString() : 'an unknown date (no meta.json)')}; fixed-rate figures at ${rate ?? 'n/a'} calls/s.</p>
 <h2>Headlines</h2>
 ${heads}
 <h2>Figures</h2>
 ${figs}
+<h2>Marginal cost</h2>
+${marginalSection(runs)}
 <h2>Flagged and failed points</h2>
 ${notesSection(runs)}
 <h2>Run</h2>

@@ -2,7 +2,7 @@
 // so a failure leaves either the previous report or nothing, never half a report.
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadRuns } from './load-run.js';
+import { loadRuns, type RunData } from './load-run.js';
 import { renderFigures } from './build-figures.js';
 import { headlines } from './headlines.js';
 import { reportHtml } from './report-html.js';
@@ -11,7 +11,23 @@ import { ReportError } from './report-error.js';
 export interface ReportOptions {
   out?: string; // default <runDir>/report for one run; required for several
   rate?: number; // fixed rate of figures 1 and 6
-  now?: Date; // for reproducible output in tests
+  now?: Date; // overrides the stamp (tests)
+}
+
+/**
+ * The stamp of a report: when its data was measured (the latest end of the runs' sweeps and capacity
+ * searches in meta.json), never when it was rendered, so re-rendering a committed run changes nothing.
+ */
+export function dataStamp(runs: readonly RunData[]): Date | null {
+  const times: number[] = [];
+  for (const r of runs) {
+    const meta = r.meta;
+    if (!meta) continue;
+    const candidates: unknown[] = [meta.endedAt, meta.startedAt];
+    if (Array.isArray(meta.capacityRuns)) for (const c of meta.capacityRuns as { endedAt?: unknown; startedAt?: unknown }[]) candidates.push(c.endedAt, c.startedAt);
+    for (const t of candidates) if (typeof t === 'string' && Number.isFinite(Date.parse(t))) times.push(Date.parse(t));
+  }
+  return times.length ? new Date(Math.max(...times)) : null;
 }
 
 export interface ReportResult {
@@ -49,7 +65,7 @@ export async function writeReport(runDirs: readonly string[], options: ReportOpt
       figures,
       headlines: runs.map((r) => ({ run: r.label, sentences: headlines(r, rate) })),
       rate,
-      generatedAt: options.now ?? new Date(),
+      dataAt: options.now ?? dataStamp(runs),
     });
     writeFileSync(join(tmp, 'report.html'), html);
     if (existsSync(outDir)) rmSync(outDir, { recursive: true, force: true }); // checked above: an old report

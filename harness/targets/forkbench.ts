@@ -24,7 +24,8 @@ function parseOf(s: TargetStart): 'full' | 'lazy' {
 export const forkbenchCentralized: ProxyTarget = {
   name: 'forkbench centralized',
   async start(s) {
-    const o: LaunchOptions = { role: 'centralized', port: s.layout.proxyPort, metricsPort: s.layout.metricsPort, groupsFile: s.groupsFile, parse: parseOf(s), cpuList: s.pinning?.proxy };
+    // relay180 applies to every forking proxy under test alike (issue 10, equal terms).
+    const o: LaunchOptions = { role: 'centralized', port: s.layout.proxyPort, metricsPort: s.layout.metricsPort, groupsFile: s.groupsFile, parse: parseOf(s), relay180: s.relay180, cpuList: s.pinning?.proxy };
     return running(s.layout.proxyPort, await launchProxy(o), []);
   },
 };
@@ -57,6 +58,7 @@ export const forkbenchDistributed: ProxyTarget = {
         groupsFile: s.groupsFile,
         parse: parseOf(s),
         forkNodePorts: layout.forkNodePorts,
+        relay180: s.relay180,
         cpuList: s.pinning?.proxy,
       });
       return running(layout.proxyPort, head, nodes);

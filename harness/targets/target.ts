@@ -4,6 +4,7 @@
 // a proxy on another host, in a network namespace, under a CPU budget) is one more implementation.
 import type { BenchConfig, SweepPoint } from '../bench-config.js';
 import type { PointLayout } from '../point-layout.js';
+import type { CgroupUsage } from '../cgroup.js';
 import type { ProxyCounters } from '../proxy-launcher.js';
 
 /** CPU lists for --pin (taskset -c): proxy/head, fork nodes, load generators. */
@@ -46,6 +47,10 @@ export interface RunningTarget {
   readCounters(): Promise<ProxyCounters | undefined>;
   /** Stops every process of the target; never throws. */
   stop(): Promise<void>;
+  /** Under a CPU budget: the cgroup counters of a measured process (by pid); undefined otherwise. */
+  budgetUsage?(pid: number): CgroupUsage | undefined;
+  /** Under a CPU budget: the quota in cores per process. */
+  readonly cpuBudgetCores?: number;
 }
 
 export interface ProxyTarget {

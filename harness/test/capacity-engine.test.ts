@@ -51,7 +51,7 @@ describe('runCapacity', () => {
     await runCapacity({ ...req, mode: 'centralized' }, config, out, () => undefined, fakeTrials(1000, []));
     const again = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');
     expect(again).toHaveLength(3);
-    expect(again[2]).toMatch(/^1,forkbench,centralized,full,8,0,100,/);
+    expect(again[2]).toMatch(/^2,forkbench,centralized,full,8,0,100,/);
   });
 
   it('a trial that cannot start aborts the search with its error, and no capacity row is written', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { meetsCriterion, nextStepRate, searchCapacity, type CapacitySearchOptions, type TrialOutcome } from '../capacity-search.js';
+import { checkTrialLength, meetsCriterion, nextStepRate, searchCapacity, trialCallsFor, type CapacitySearchOptions, type TrialOutcome } from '../capacity-search.js';
 
 const base: CapacitySearchOptions = {
   startRate: 10,
@@ -29,12 +29,12 @@ describe('searchCapacity', () => {
     const seen: number[] = [];
     const r = await searchCapacity(base, sys.run, (t) => seen.push(t.rate));
     expect(r.capacityCps).toBeLessThanOrEqual(137);
-    expect(137 - r.capacityCps).toBeLessThan(base.resolution);
+    expect(137 - r.capacityCps!).toBeLessThan(base.resolution);
     expect(r.provingTrial?.rate).toBe(r.capacityCps);
     expect(r.provingTrial?.pass).toBe(true);
     // Some trial just above capacity failed, within the resolution.
     const fails = r.trials.filter((t) => !t.pass).map((t) => t.rate);
-    expect(Math.min(...fails) - r.capacityCps).toBeLessThanOrEqual(base.resolution);
+    expect(Math.min(...fails) - r.capacityCps!).toBeLessThanOrEqual(base.resolution);
     expect(seen).toEqual(sys.rates);
     expect(r.trials.map((t) => t.rate)).toEqual(sys.rates);
     // Step-up phase is 10, 20, 40, 80, 160 (first failure), then the search stays inside (80, 160).
@@ -53,7 +53,7 @@ describe('searchCapacity', () => {
       const r = await searchCapacity({ ...base, startRate: 1, resolution: 1 }, thresholdSystem(threshold).run);
       expect(r.capacityCps).toBe(threshold);
       expect(r.capacityCps).toBeGreaterThanOrEqual(prev);
-      prev = r.capacityCps;
+      prev = r.capacityCps!;
     }
   });
 
@@ -74,7 +74,10 @@ describe('searchCapacity', () => {
     });
     expect(r.capacityCps).toBe(300);
     expect(Math.max(...rates)).toBe(300);
-    expect(rates).toEqual([10, 20, 40, 80, 160, 300]);
+    // ... and the last rate is run once more to confirm it.
+    expect(rates).toEqual([10, 20, 40, 80, 160, 300, 300]);
+    expect(r.stopReason).toBe('max-rate');
+    expect(r.confirmed).toBe(true);
     expect(r.stoppedBecause).toMatch(/maxRate/);
   });
 
@@ -92,7 +95,7 @@ describe('searchCapacity', () => {
     const sys = thresholdSystem(137);
     const r = await searchCapacity({ ...base, startRate: 3, stepFactor: 1.3 }, sys.run);
     expect(sys.rates.every((x) => Number.isInteger(x))).toBe(true);
-    expect(137 - r.capacityCps).toBeLessThan(base.resolution);
+    expect(137 - r.capacityCps!).toBeLessThan(base.resolution);
   });
 
   it('treats an incomplete trial (ok=false) as failing and keeps its detail', async () => {
@@ -110,6 +113,93 @@ describe('searchCapacity', () => {
     await expect(searchCapacity({ ...base, startRate: 2000 }, run)).rejects.toThrow(/maxRate/);
     await expect(searchCapacity({ ...base, resolution: 0 }, run)).rejects.toThrow(/resolution/);
     await expect(searchCapacity({ ...base, maxTrials: 0 }, run)).rejects.toThrow(/maxTrials/);
+  });
+});
+
+describe('convergence rules (issue 10)', () => {
+  it('confirms the final rate with one more trial and says the search converged', async () => {
+    const sys = thresholdSystem(137);
+    const r = await searchCapacity(base, sys.run);
+    const last = r.trials[r.trials.length - 1]!;
+    expect(last.confirmation).toBe(true);
+    expect(last.rate).toBe(r.capacityCps);
+    expect(last.pass).toBe(true);
+    expect(r.provingTrial).toBe(last);
+    expect(r.confirmed).toBe(true);
+    expect(r.stopReason).toBe('resolution');
+    expect(r.stoppedBecause).toMatch(/confirmed at 13\d cps/);
+    // Every earlier trial ran each rate once.
+    expect(new Set(sys.rates.slice(0, -1)).size).toBe(sys.rates.length - 1);
+  });
+
+  it('a failed confirmation counts as a failure: the search continues below and confirms a lower rate', async () => {
+    // Passes up to 137 on first sight, but 130..137 fail when run a second time (a noisy knee).
+    const seen = new Map<number, number>();
+    const r = await searchCapacity(base, async (rate) => {
+      const n = (seen.get(rate) ?? 0) + 1;
+      seen.set(rate, n);
+      const holds = rate < 130 || (rate <= 137 && n === 1);
+      return { ok: true, ser: holds ? 1 : 0.99, setupP95Us: 1000 };
+    });
+    const confirmations = r.trials.filter((t) => t.confirmation);
+    expect(confirmations.length).toBeGreaterThanOrEqual(2);
+    expect(confirmations[0]!.pass).toBe(false);
+    expect(r.capacityCps).toBeLessThan(130);
+    expect(r.confirmed).toBe(true);
+    expect(r.trials[r.trials.length - 1]).toMatchObject({ confirmation: true, pass: true, rate: r.capacityCps });
+    expect(130 - r.capacityCps!).toBeLessThanOrEqual(base.resolution);
+    expect(r.stopReason).toBe('resolution');
+  });
+
+  it('stops at the trial cap before confirming, and says so', async () => {
+    const sys = thresholdSystem(137);
+    const r = await searchCapacity({ ...base, maxTrials: 9 }, sys.run);
+    expect(r.trials.length).toBe(9);
+    expect(r.stopReason).toBe('trial-cap');
+    expect(r.confirmed).toBe(false);
+  });
+
+  it('a test-bed-bound trial is not the proxy failing: the search stops with no number', async () => {
+    const rates: number[] = [];
+    const r = await searchCapacity(base, async (rate) => {
+      rates.push(rate);
+      if (rate >= 80) return { ok: true, ser: 0.9, setupP95Us: 900_000, achievedRate: rate * 0.8, testbedBound: 'caller achieved 80% of the offered rate' };
+      return { ok: true, ser: 1, setupP95Us: 1000, achievedRate: rate };
+    });
+    expect(rates).toEqual([10, 20, 40, 80]);
+    expect(r.capacityCps).toBeUndefined();
+    expect(r.provingTrial).toBeUndefined();
+    expect(r.stopReason).toBe('testbed-bound');
+    expect(r.stoppedBecause).toMatch(/test bed bound at 80 cps \(caller achieved 80%/);
+    expect(r.trials[3]).toMatchObject({ pass: false, testbedBound: 'caller achieved 80% of the offered rate', achievedRate: 64 });
+  });
+
+  it('records the achieved rate of each trial and of the proving trial', async () => {
+    const r = await searchCapacity({ ...base, maxRate: 40 }, async (rate) => ({ ok: true, ser: 1, setupP95Us: 1, achievedRate: rate - 0.5 }));
+    expect(r.provingTrial?.achievedRate).toBe(39.5);
+    expect(r.trials.every((t) => t.achievedRate === t.rate - 0.5)).toBe(true);
+  });
+
+  it('honours the resolution on a noisy system within the trial cap', async () => {
+    // Deterministic noise: below 100 always holds; 100..120 holds on odd-numbered trials only.
+    let k = 0;
+    const r = await searchCapacity({ ...base, startRate: 25, resolution: 10, maxTrials: 14 }, async (rate) => {
+      k++;
+      const holds = rate < 100 || (rate <= 120 && k % 2 === 1);
+      return { ok: true, ser: 1, setupP95Us: holds ? 1000 : 500_000 };
+    });
+    expect(r.stopReason).toBe('resolution');
+    const fails = r.trials.filter((t) => !t.pass).map((t) => t.rate);
+    expect(Math.min(...fails) - r.capacityCps!).toBeLessThanOrEqual(10);
+    expect(r.confirmed).toBe(true);
+  });
+
+  it('trial length: at least 10 s measured, or 1,000 calls', () => {
+    expect(trialCallsFor(25)).toBe(250);
+    expect(trialCallsFor(137)).toBe(1370);
+    expect(checkTrialLength(25, 250)).toBeUndefined();
+    expect(checkTrialLength(400, 1000)).toBeUndefined(); // 2.5 s but 1,000 calls
+    expect(checkTrialLength(100, 300)).toMatch(/measures 3\.0 s: use at least 10 s \(1000 calls\) or 1000 calls/);
   });
 });
 

@@ -8,7 +8,8 @@ import { baseRow, buildPointRow, totalMessages, type PointMeasurements } from '.
 import type { RttSample } from '../sipp-stats.js';
 import { sipRequest, sipResponse } from './sip-test-messages.js';
 
-const point: SweepPoint = { pointId: 'forkbench/distributed/lazy/n4/r20/t1', target: 'forkbench', mode: 'distributed', parse: 'lazy', groupSize: 4, forkNodes: 2, rate: 20, trial: 1 };
+// 3 calls in a 5 s window: offered 0.6 calls/s, so the caller achieves the offered rate (test-bed guard).
+const point: SweepPoint = { pointId: 'forkbench/distributed/lazy/n4/r0.6/t1', target: 'forkbench', mode: 'distributed', parse: 'lazy', groupSize: 4, forkNodes: 2, rate: 0.6, trial: 1 };
 const START_US = 1_700_000_000_000_000;
 const WINDOW = { startUs: START_US, endUs: START_US + 5_000_000 }; // 5 s
 
@@ -70,7 +71,7 @@ describe('buildPointRow', () => {
       parse: 'lazy',
       group_size: 4,
       fork_nodes: 2,
-      offered_rate_cps: 20,
+      offered_rate_cps: 0.6,
       warmup_s: 1,
       window_s: 5,
       calls_attempted: 120,
@@ -133,7 +134,8 @@ describe('buildPointRow', () => {
     const near = buildPointRow(measurements({ sippRtt: rtt([3, 3, 3]) })); // 1.5 ms apart: within 2 ms
     expect(near.flagged).toBe(0);
     const cut = buildPointRow(measurements({ sippRtt: rtt([9]), capture: { ...measurements().capture!, truncated: true } }));
-    expect(cut.flag_reason).toBe('SIPp mean setup 9.00 ms vs capture 1.50 ms; capture truncated');
+    expect(cut.flag_reason).toBe('SIPp mean setup 9.00 ms vs capture 1.50 ms; capture truncated (last record cut short)');
+    expect(cut.capture_truncated).toBe(1);
   });
 
   it('without a capture takes delays from SIPp (ms -> us) and failures from its counters', () => {

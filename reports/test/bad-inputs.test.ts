@@ -1,4 +1,5 @@
 // Bad inputs fail with one clear line naming file and column, exit code 2 from the CLI, and no report left behind.
+import { FIGURES } from '../figures.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,7 +118,7 @@ describe('forkbench report CLI', () => {
     expect(code).toBeUndefined();
     const paths = stdout.trim().split('\n');
     expect(paths[0]).toBe(join(run, 'report', 'report.html'));
-    expect(paths).toHaveLength(1 + 6 * 3);
+    expect(paths).toHaveLength(1 + FIGURES.length * 3);
     for (const p of paths) expect(existsSync(p), p).toBe(true);
   });
 

@@ -30,16 +30,19 @@ beforeAll(async () => {
 });
 
 describe('figures from the fixture run', () => {
-  it('renders all six figures with data', () => {
+  it('renders all six paper figures with data (and the two load figures, see load-figures.test.ts)', () => {
     expect([...figures.keys()]).toEqual([
       'setup-delay-vs-group-size',
       'cpu-vs-rate',
       'setup-delay-vs-rate',
       'messages-per-call',
       'capacity-vs-group-size',
+      'proxy-delay-vs-load',
+      'goodput-vs-load',
       'ablation',
     ]);
     for (const f of figures.values()) {
+      if (f.name.endsWith('-vs-load')) continue; // schema-1 fixture: no budget, no N = 8 / 32
       expect(f.empty, f.name).toBe(false);
       expect(f.warnings, f.name).toEqual([]);
     }
@@ -119,7 +122,7 @@ describe('runs without capacity data, and comparisons', () => {
       expect(cap.empty).toBe(true);
       expect(cap.svg).toContain('no capacity data in this run');
       expect(cap.svg).toContain('no meta.json in this run');
-      expect(figs.filter((f) => f.empty)).toHaveLength(1);
+      expect(figs.filter((f) => f.empty && !f.name.endsWith('-vs-load'))).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

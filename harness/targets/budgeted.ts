@@ -1,0 +1,42 @@
+// A target under a CPU budget (issue 10): the inner target starts as usual, then each of its
+// measured processes (the centralized proxy, the head, each fork node, Kamailio's whole process
+// tree) goes into its own cgroup with the quota. Start-up is not throttled; the measured window is.
+// stop() stops the processes and removes the cgroups, also when starting failed half-way.
+import { CpuBudget, type CgroupLayout, type CpuCgroup } from '../cgroup.js';
+import type { ProxyTarget, RunningTarget } from './target.js';
+
+export function underCpuBudget(inner: ProxyTarget, cores: number, layout: CgroupLayout): ProxyTarget {
+  return {
+    name: `${inner.name} under ${cores} cores each`,
+    async start(s) {
+      const running = await inner.start(s);
+      const budget = new CpuBudget(cores, layout);
+      const byPid = new Map<number, CpuCgroup>();
+      const stop = async (): Promise<void> => {
+        await running.stop();
+        await budget.close().catch(() => undefined); // close() tries every group; harness exit retries
+      };
+      try {
+        for (const p of running.processes) byPid.set(p.pid, await budget.confine(p.name, p.pid, p.tree));
+      } catch (e) {
+        await stop();
+        throw new Error(`cannot put ${inner.name} under a CPU budget of ${cores} cores: ${(e as Error).message}`);
+      }
+      const wrapped: RunningTarget = {
+        sipAddress: running.sipAddress,
+        processes: running.processes,
+        readCounters: () => running.readCounters(),
+        stop,
+        budgetUsage: (pid) => {
+          try {
+            return byPid.get(pid)?.usage();
+          } catch {
+            return undefined;
+          }
+        },
+        cpuBudgetCores: cores,
+      };
+      return wrapped;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// A target under a CPU budget (real cgroups): every measured process in its own group with the
+// quota, Kamailio-like trees whole; the groups go when the target stops and when starting fails.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, validateConfig, mergeConfig, ConfigError } from '../bench-config.js';
+import { detectCgroups, liveCgroups, listForkbenchCgroups } from '../cgroup.js';
+import { underCpuBudget } from '../targets/budgeted.js';
+import type { MeasuredProcess, ProxyTarget, TargetStart } from '../targets/target.js';
+
+const cg = detectCgroups();
+if (!cg.ok) throw new Error(`needs cgroups and root: ${cg.reason}`);
+const layout = cg.layout;
+const kids: ChildProcess[] = [];
+afterEach(() => {
+  for (const k of kids.splice(0)) if (k.exitCode === null) k.kill('SIGKILL');
+});
+
+/** A stand-in target: a "proxy" and a "fork node" that sleep, or a pid that does not exist. */
+function fakeTarget(opts: { badPid?: boolean } = {}): { target: ProxyTarget; stopped: () => boolean } {
+  let stopped = false;
+  return {
+    stopped: () => stopped,
+    target: {
+      name: 'fake',
+      async start() {
+        const a = spawn('sh', ['-c', 'sleep 20 & sleep 20 & wait'], { stdio: 'ignore' });
+        const b = spawn('sleep', ['20'], { stdio: 'ignore' });
+        kids.push(a, b);
+        await new Promise((r) => setTimeout(r, 100));
+        const processes: MeasuredProcess[] = [
+          { role: 'central', name: 'head', pid: a.pid!, tree: true },
+          { role: 'fork-node', name: 'fork-node 1/1', pid: opts.badPid ? 2 ** 22 + 4321 : b.pid!, tree: false },
+        ];
+        return {
+          sipAddress: '127.0.0.1:1',
+          processes,
+          readCounters: async () => undefined,
+          stop: async () => {
+            stopped = true;
+            a.kill('SIGKILL');
+            b.kill('SIGKILL');
+          },
+        };
+      },
+    },
+  };
+}
+
+const start = {} as TargetStart; // the fake ignores it
+const mine = () => listForkbenchCgroups(layout).filter((d) => d.includes(`-${process.pid}-`));
+
+describe('underCpuBudget', () => {
+  it('puts each measured process (a tree whole) in its own group with the quota; stop removes them', async () => {
+    const fake = fakeTarget();
+    const running = await underCpuBudget(fake.target, 0.3, layout).start(start);
+    expect(running.cpuBudgetCores).toBe(0.3);
+    const dirs = mine().filter((d) => d.startsWith(`${layout.version === 1 ? layout.cpuDir : layout.dir}/`));
+    expect(dirs).toHaveLength(2);
+    const head = dirs.find((d) => d.endsWith('-head'))!;
+    const procs = readFileSync(join(head, 'cgroup.procs'), 'utf8').trim().split('\n');
+    expect(procs.length).toBeGreaterThanOrEqual(3); // sh and its two sleeps
+    if (layout.version === 1) expect(readFileSync(join(head, 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('3000');
+    const u = running.budgetUsage!(running.processes[0]!.pid)!;
+    expect(u.nrPeriods).toBeGreaterThanOrEqual(0);
+    await running.stop();
+    expect(fake.stopped()).toBe(true);
+    expect(mine()).toEqual([]);
+    expect(dirs.every((d) => !existsSync(d))).toBe(true);
+  });
+
+  it('when a process cannot be confined, start fails, the target is stopped and no group is left', async () => {
+    const fake = fakeTarget({ badPid: true });
+    await expect(underCpuBudget(fake.target, 0.3, layout).start(start)).rejects.toThrow(/cannot put fake under a CPU budget of 0\.3 cores/);
+    expect(fake.stopped()).toBe(true);
+    expect(mine()).toEqual([]);
+    expect(liveCgroups()).toEqual([]);
+  });
+});
+
+describe('--cpu-budget in the config', () => {
+  it('0 is no budget; below 0.1 or negative names the fix', () => {
+    expect(validateConfig(mergeConfig(DEFAULT_CONFIG, {}, { cpuBudget: 0.2 })).cpuBudget).toBe(0.2);
+    expect(DEFAULT_CONFIG.cpuBudget).toBe(0);
+    expect(() => validateConfig(mergeConfig(DEFAULT_CONFIG, {}, { cpuBudget: 0.05 }))).toThrow(ConfigError);
+    expect(() => validateConfig(mergeConfig(DEFAULT_CONFIG, {}, { cpuBudget: -1 }))).toThrow(/--cpu-budget 0\.2/);
+  });
+});
