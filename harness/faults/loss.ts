@@ -43,24 +43,26 @@ export function tableName(pid = process.pid): string {
 }
 
 /**
- * The nft script of one table. One chain on the output hook, restricted to loopback UDP between
- * 127.0.0.0/8 addresses: each datagram crosses the output hook once, and a datagram whose source and
- * destination ports are both listed jumps to the lossy chain once (goto + accept), so it gets one
- * draw, not two. Pure, so the rule text is testable without root.
+ * The nft script of one table. One chain on the input hook, restricted to loopback UDP between
+ * 127.0.0.0/8 addresses. Input, not output: a drop on output makes the sender's sendto() fail with
+ * EPERM (SIPp then aborts the call), whereas a lossy network drops silently; on input the datagram
+ * is lost after it was sent, as on a wire. Each datagram crosses the input hook once, and one whose
+ * source and destination ports are both listed jumps to the lossy chain once (goto + accept), so it
+ * gets one draw, not two. Pure, so the rule text is testable without root.
  */
 export function lossRuleset(spec: LossSpec, ports: LossPorts, table = tableName()): string {
   const list = [...new Set(spec.legs === 'members' ? ports.members : ports.all)].sort((a, b) => a - b);
   if (list.length === 0) throw new LossError('no ports to apply --loss to');
   const set = `{ ${list.join(', ')} }`;
-  const match = 'oifname "lo" ip saddr 127.0.0.0/8 ip daddr 127.0.0.0/8';
+  const match = 'iifname "lo" ip saddr 127.0.0.0/8 ip daddr 127.0.0.0/8';
   return [
     `table ip ${table} {`,
     '  chain lossy {',
     `    numgen random mod 100 < ${spec.pct} counter drop`,
     '    counter accept',
     '  }',
-    '  chain out {',
-    '    type filter hook output priority 0; policy accept;',
+    '  chain in {',
+    '    type filter hook input priority 0; policy accept;',
     `    ${match} udp dport ${set} goto lossy`,
     `    ${match} udp sport ${set} goto lossy`,
     '  }',

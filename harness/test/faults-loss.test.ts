@@ -31,7 +31,8 @@ describe('lossRuleset', () => {
     expect(m).toContain('udp dport { 26020, 26021 } goto lossy');
     expect(m).toContain('udp sport { 26020, 26021 } goto lossy');
     expect(m).toContain('numgen random mod 100 < 5 counter drop');
-    expect(m).toContain('oifname "lo" ip saddr 127.0.0.0/8 ip daddr 127.0.0.0/8');
+    expect(m).toContain('type filter hook input priority 0');
+    expect(m).toContain('iifname "lo" ip saddr 127.0.0.0/8 ip daddr 127.0.0.0/8');
     const a = lossRuleset({ pct: 7, legs: 'all' }, ports, 'forkbench_1');
     expect(a).toContain('udp dport { 26000, 26002, 26020, 26021, 26022 } goto lossy');
     expect(a).toContain('< 7 counter drop');
