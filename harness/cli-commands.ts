@@ -33,6 +33,8 @@ interface BenchFlags {
   pin?: boolean;
   capture?: boolean;
   relay180?: string;
+  loss?: string;
+  killForkNode?: string;
   resume?: boolean;
   json?: boolean;
 }
@@ -56,6 +58,8 @@ export function flagsToConfig(f: BenchFlags): Partial<BenchConfig> {
   if (f.pin) c.pin = true;
   if (f.capture === false) c.capture = false;
   if (f.relay180 !== undefined) c.relay180 = f.relay180;
+  if (f.loss !== undefined) c.loss = f.loss;
+  if (f.killForkNode !== undefined) c.killForkNode = f.killForkNode;
   return c as Partial<BenchConfig>;
 }
 
@@ -84,6 +88,8 @@ export function registerHarnessCommands(program: Command): void {
     .option('--ring-ms <ms>', 'how long members ring before the answerer answers')
     .option('--hold-ms <ms>', 'call duration after the answer')
     .option('--relay-180 <policy>', 'fork nodes relay the first 180 per call, or all')
+    .option('--loss <pct[:legs]>', 'drop PCT% of the datagrams on the member legs (members, default) or on every leg (all), with nftables (root); see <out>/faults.csv')
+    .option('--kill-fork-node <when[:node]>', 'SIGKILL a fork node during each distributed point: seconds after the first call (10s) or a share of the calling time (50%); node defaults to the last')
     .option('--base-port <port>', 'first UDP/TCP port a point uses')
     .option('--out <dir>', 'results folder')
     .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')

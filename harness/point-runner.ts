@@ -15,6 +15,7 @@ import type { PointInput } from './results-csv.js';
 import { startSipp, waitUntilUdpBound, type SippProcess } from './sipp.js';
 import { readSippRttFile, readSippStatFile } from './sipp-stats.js';
 import { targetFor, type Pinning, type ProxyTarget, type RunningTarget } from './targets/index.js';
+import { faultPlan, hasFaults, startPointFaults, writeFaultOutcome, type ActiveFaults } from './faults/point-faults.js';
 
 export interface PointContext {
   config: BenchConfig;
@@ -34,6 +35,8 @@ interface Running {
   members: SippProcess[];
   caller?: SippProcess;
   capture?: Capture;
+  /** --loss / --kill-fork-node of this point (faults/point-faults.ts). */
+  faults?: ActiveFaults;
 }
 
 /** Wait, or stop waiting when the sweep is aborted; the abort listener goes with the wait. */
@@ -71,6 +74,7 @@ async function stopAllOf(run: Running): Promise<void> {
   if (run.caller) stops.push(run.caller.stop());
   for (const m of run.members) stops.push(m.stop());
   if (run.target) stops.push(run.target.stop());
+  if (run.faults) stops.push(run.faults.stop());
   await Promise.allSettled(stops);
   if (run.capture) await run.capture.stop().catch(() => undefined);
 }
@@ -114,8 +118,13 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     const procs = run.target.processes;
     trace('proxies up');
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: ctx.pinning?.load };
+    const plan = faultPlan(config);
+    if (hasFaults(plan)) run.faults = await startPointFaults({ plan, layout, forkNodes: procs.filter((p) => p.role === 'fork-node'), sendS: timing.sendS });
+    // Under loss a retransmission that reaches a member after its call ended starts a new SIPp call:
+    // headroom in -m, so members do not exit early (they are stopped after the caller anyway).
+    const memberCalls = plan.loss ? timing.totalCalls * 2 : timing.totalCalls;
     layout.memberPorts.forEach((port, j) => {
-      run.members.push(startSipp({ ...sippCommon, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
+      run.members.push(startSipp({ ...sippCommon, calls: memberCalls, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
     });
     if (ctx.capture) run.capture = await startCapture({ file: join(ctx.pointDir, 'caller.pcap'), port: layout.callerPort });
     await Promise.all(run.members.map((s, j) => memberReady(s, layout.memberPorts[j]!, ctx.pointDir)));
@@ -132,6 +141,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
       holdMs: config.holdMs,
       name: 'caller',
     });
+    run.faults?.armKill(ctx.signal);
 
     // The measured window: after the warm-up calls, for as long as the measured calls are being placed.
     await sleep(config.warmupS * 1000, ctx.signal);
@@ -146,6 +156,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     if (ctx.signal?.aborted) throw new PointError('interrupted');
     m.window = { startUs, endUs };
     m.cpu = { central: usage.get(procs[0]!.pid), forkNodes: procs.slice(1).map((p) => usage.get(p.pid)) };
+    if (run.faults?.killed.size) m.killedForkNodes = [...run.faults.killed];
     // Raw material: the central proxy's counters at the end of the window.
     if (m.counters.end) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(m.counters.end, null, 1));
 
@@ -169,6 +180,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     await stopAllOf(run);
     m.error = (e as Error).message;
   }
+  if (run.faults) await writeFaultOutcome(ctx.pointDir, await run.faults.stop());
   const row = buildPointRow(m);
   trace('row ready');
   return row;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sweepPoints, type BenchConfig } from './bench-config.js';
 import { layoutPoint, portsOf } from './point-layout.js';
 import { portFree } from './processes.js';
+import { lossUnavailable } from './faults/loss.js';
 import { findBinary, findKamailio, findSipp, findTcpdump, packageRoot } from './system.js';
 
 export class PreflightError extends Error {}
@@ -14,6 +15,10 @@ export async function preflight(config: BenchConfig): Promise<void> {
   if (config.capture && !findTcpdump()) throw new PreflightError('tcpdump not found: install it with apt-get install -y tcpdump, or pass --no-capture');
   if (config.targets.includes('kamailio') && !findKamailio()) throw new PreflightError('kamailio not found: install it with apt-get install -y kamailio, or drop it from --targets');
   if (config.pin && !findBinary('taskset')) throw new PreflightError('taskset not found (--pin): install util-linux, or drop --pin');
+  if (config.loss) {
+    const why = await lossUnavailable();
+    if (why) throw new PreflightError(why);
+  }
   if (!existsSync(join(packageRoot(), 'dist', 'cli', 'forkbench.js'))) throw new PreflightError('forkbench is not built: run npm run build (make bench does)');
   const points = sweepPoints(config);
   const biggest = points.reduce((a, p) => (p.groupSize + p.forkNodes > a.groupSize + a.forkNodes ? p : a), points[0]!);
