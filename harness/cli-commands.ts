@@ -11,6 +11,7 @@ import { readMeta } from './run-meta.js';
 import { runSweep } from './sweep.js';
 import { registerCapacityCommands } from './capacity-commands.js';
 import { fail } from './cli-fail.js';
+import { registerFaultCommands } from './faults/commands.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -140,4 +141,5 @@ export function registerHarnessCommands(program: Command): void {
     });
 
   registerCapacityCommands(program);
+  registerFaultCommands(program);
 }
