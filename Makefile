@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 FB := node bin/forkbench.js
 
-.PHONY: setup build test bench bench-full figures capacity perf fuzz mutation torture microbench clean
+.PHONY: setup build test bench bench-full figures capacity perf fuzz mutation torture microbench soak overload clean
 
 setup:
 	@scripts/ensure-deps.sh sipp tcpdump fonts
@@ -46,6 +46,18 @@ perf: setup
 	@scripts/ensure-deps.sh kamailio
 	@npm run -s build
 	@$(FB) perf --out results/perf
+
+# Soak: 30 minutes of group calls at N=16, 100 calls/s; RSS, heap, tables and CPU every 10 s
+# (results/soak/soak.csv and soak-over-time.png). SOAK_MINUTES=5 make soak for a shorter one.
+SOAK_MINUTES ?= 30
+soak: setup
+	@npm run -s build
+	@$(FB) soak --minutes $(SOAK_MINUTES) --group-size 16 --rate 100 --out results/soak
+
+# Overload: goodput and 503s at 1x, 2x and 4x the capacity (found first unless CAPACITY is given).
+overload: setup
+	@npm run -s build
+	@$(FB) overload --group-size 16 $(if $(CAPACITY),--capacity $(CAPACITY)) --out results/overload
 
 fuzz:
 	@npm run -s build

@@ -3,6 +3,9 @@
 // to the user as is.
 
 import { readFile } from 'node:fs/promises';
+import { faultPlan } from './faults/point-faults.js';
+import { KillSpecError } from './faults/kill-fork-node.js';
+import { LossError } from './faults/loss.js';
 
 export const MODES = ['centralized', 'distributed'] as const;
 export const TARGETS = ['forkbench', 'kamailio'] as const;
@@ -32,6 +35,8 @@ export interface BenchConfig {
   capture: boolean; // tcpdump the caller's leg for µs delays
   relay180: Relay180; // every forking proxy under test (centralized, head, fork nodes) relays the first 180 per call, or all
   cpuBudget: number; // cores of CPU quota per process under test (cgroup, 10 ms period); 0 = no budget
+  loss: string; // --loss PCT[:members|all]: nftables drops that share of datagrams ('' = none)
+  killForkNode: string; // --kill-fork-node WHEN[:NODE]: SIGKILL a fork node during each point ('' = none)
 }
 
 export const DEFAULT_CONFIG: Readonly<BenchConfig> = Object.freeze({
@@ -52,6 +57,8 @@ export const DEFAULT_CONFIG: Readonly<BenchConfig> = Object.freeze({
   capture: true,
   relay180: 'first',
   cpuBudget: 0,
+  loss: '',
+  killForkNode: '',
 } satisfies BenchConfig);
 
 export class ConfigError extends Error {
@@ -65,6 +72,7 @@ const KIND: Record<keyof BenchConfig, Kind> = {
   modes: 'string[]', targets: 'string[]', parse: 'string[]', groupSizes: 'number[]', rates: 'number[]',
   calls: 'number', repeat: 'number', warmupS: 'number', forkNodes: 'number', ringMs: 'number', holdMs: 'number',
   out: 'string', basePort: 'number', pin: 'boolean', capture: 'boolean', relay180: 'string', cpuBudget: 'number',
+  loss: 'string', killForkNode: 'string',
 };
 const EXAMPLE: Record<Kind, string> = {
   'string[]': '["a", "b"]', 'number[]': '[2, 8, 32]', number: '100', string: '"text"', boolean: 'true',
@@ -196,6 +204,14 @@ export function validateConfig(c: BenchConfig): BenchConfig {
   if (c.out.trim() === '') fail('output directory is empty: give --out DIR');
   if (!isInt(c.basePort) || c.basePort < 1024 || c.basePort > 60000) {
     fail(`base port ${c.basePort} is outside 1024-60000: give --base-port in that range, e.g. --base-port 20000`);
+  }
+  try {
+    const plan = faultPlan(c);
+    if (plan.kill && !c.modes.includes('distributed')) fail('--kill-fork-node needs fork nodes: add distributed to --modes');
+    if (plan.kill && c.targets.includes('kamailio')) fail('--kill-fork-node applies to forkbench fork nodes: drop kamailio from --targets');
+  } catch (e) {
+    if (e instanceof LossError || e instanceof KillSpecError) fail(e.message);
+    throw e;
   }
   if (c.targets.includes('kamailio') && !c.modes.includes('centralized')) {
     fail('target kamailio runs only as a centralized proxy: add centralized to --modes');

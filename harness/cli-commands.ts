@@ -12,6 +12,7 @@ import { runSweep } from './sweep.js';
 import { registerCapacityCommands } from './capacity-commands.js';
 import { fail } from './cli-fail.js';
 import { handleInterrupts } from './processes.js';
+import { registerFaultCommands } from './faults/commands.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -35,6 +36,8 @@ interface BenchFlags {
   capture?: boolean;
   relay180?: string;
   cpuBudget?: string;
+  loss?: string;
+  killForkNode?: string;
   resume?: boolean;
   json?: boolean;
 }
@@ -59,6 +62,8 @@ export function flagsToConfig(f: BenchFlags): Partial<BenchConfig> {
   if (f.capture === false) c.capture = false;
   if (f.relay180 !== undefined) c.relay180 = f.relay180;
   if (f.cpuBudget !== undefined) c.cpuBudget = Number(f.cpuBudget);
+  if (f.loss !== undefined) c.loss = f.loss;
+  if (f.killForkNode !== undefined) c.killForkNode = f.killForkNode;
   return c as Partial<BenchConfig>;
 }
 
@@ -88,6 +93,8 @@ export function registerHarnessCommands(program: Command): void {
     .option('--hold-ms <ms>', 'call duration after the answer')
     .option('--relay-180 <policy>', 'first | all: every forking proxy under test (centralized, head, fork nodes) relays the first 180 per call, or all (default first)')
     .option('--cpu-budget <cores>', 'CPU quota per process under test, in cores (cgroup, 10 ms period), e.g. 0.2')
+    .option('--loss <pct[:legs]>', 'drop PCT% of the datagrams on the member legs (members, default) or on every leg (all), with nftables (root); see <out>/faults.csv')
+    .option('--kill-fork-node <when[:node]>', 'SIGKILL a fork node during each distributed point: seconds after the first call (10s) or a share of the calling time (50%); node defaults to the last')
     .option('--base-port <port>', 'first UDP/TCP port a point uses')
     .option('--out <dir>', 'results folder')
     .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')
@@ -143,4 +150,5 @@ export function registerHarnessCommands(program: Command): void {
     });
 
   registerCapacityCommands(program);
+  registerFaultCommands(program);
 }

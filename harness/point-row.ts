@@ -49,6 +49,8 @@ export interface PointMeasurements {
   cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[] };
   /** The central proxy's counters at window start and end (none for Kamailio). */
   counters: { start?: MessageCounts; end?: MessageCounts };
+  /** Fork nodes (0-based) killed by --kill-fork-node during the window: their CPU is left out. */
+  killedForkNodes?: readonly number[];
   /** Why the point failed (a deadline, an interruption, a process that would not start). */
   error?: string;
 }
@@ -173,7 +175,12 @@ function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): s
   if (!central || !central.ok) return central ? central.error : 'no CPU sample';
   let nodesUs = 0;
   let nodesPct = 0;
-  for (const n of m.cpu.forkNodes) {
+  for (const [i, n] of m.cpu.forkNodes.entries()) {
+    if (m.killedForkNodes?.includes(i)) {
+      row.flagged = 1;
+      row.flag_reason = `${row.flag_reason ? `${row.flag_reason}; ` : ''}fork node ${i + 1} killed (--kill-fork-node): its CPU is not in the totals`;
+      continue;
+    }
     if (!n || !n.ok) return n ? n.error : 'no CPU sample';
     nodesUs += n.cpuUs;
     nodesPct += (n.cpuUs / n.wallUs) * 100;

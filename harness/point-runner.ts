@@ -18,6 +18,7 @@ import type { PointInput } from './results-csv.js';
 import { startSipp, waitUntilUdpBound, type SippProcess } from './sipp.js';
 import { readSippRttFile, readSippStatFile } from './sipp-stats.js';
 import { targetFor, type Pinning, type ProxyTarget, type RunningTarget } from './targets/index.js';
+import { faultPlan, hasFaults, startPointFaults, writeFaultOutcome, type ActiveFaults } from './faults/point-faults.js';
 
 export interface PointContext {
   config: BenchConfig;
@@ -39,6 +40,8 @@ interface Running {
   members: SippProcess[];
   caller?: SippProcess;
   capture?: Capture;
+  /** --loss / --kill-fork-node of this point (faults/point-faults.ts). */
+  faults?: ActiveFaults;
 }
 
 /** Wait, or stop waiting when the sweep is aborted; the abort listener goes with the wait. */
@@ -76,6 +79,7 @@ async function stopAllOf(run: Running): Promise<CaptureResult | undefined> {
   if (run.caller) stops.push(run.caller.stop());
   for (const m of run.members) stops.push(m.stop());
   if (run.target) stops.push(run.target.stop());
+  if (run.faults) stops.push(run.faults.stop());
   await Promise.allSettled(stops);
   const capture = run.capture;
   run.capture = undefined;
@@ -153,8 +157,13 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     await idle.start();
     const idleFrom = Date.now();
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: ctx.pinning?.load };
+    const plan = faultPlan(config);
+    if (hasFaults(plan)) run.faults = await startPointFaults({ plan, layout, forkNodes: procs.filter((p) => p.role === 'fork-node'), sendS: timing.sendS });
+    // Under loss a retransmission that reaches a member after its call ended starts a new SIPp call:
+    // headroom in -m, so members do not exit early (they are stopped after the caller anyway).
+    const memberCalls = plan.loss ? timing.totalCalls * 2 : timing.totalCalls;
     layout.memberPorts.forEach((port, j) => {
-      run.members.push(startSipp({ ...sippCommon, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
+      run.members.push(startSipp({ ...sippCommon, calls: memberCalls, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
     });
     // Every leg of the proxy under test (for its own delay), with a capture buffer sized for the rate.
     const proxyPorts = [layout.proxyPort, ...(point.target === 'forkbench' ? layout.forkNodePorts : [])];
@@ -179,6 +188,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
       holdMs: config.holdMs,
       name: 'caller',
     });
+    run.faults?.armKill(ctx.signal);
 
     // The measured window: after the warm-up calls, for as long as the measured calls are being placed.
     await sleep(config.warmupS * 1000, ctx.signal);
@@ -198,6 +208,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     if (ctx.signal?.aborted) throw new PointError('interrupted');
     m.window = { startUs, endUs };
     m.cpu = { central: usage.get(procs[0]!.pid), forkNodes: procs.slice(1).map((p) => usage.get(p.pid)) };
+    if (run.faults?.killed.size) m.killedForkNodes = [...run.faults.killed];
     // Raw material: the central proxy's counters at the end of the window.
     if (m.counters.end) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(m.counters.end, null, 1));
 
@@ -221,6 +232,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     await stopAllOf(run);
     m.error = (e as Error).message;
   }
+  if (run.faults) await writeFaultOutcome(ctx.pointDir, await run.faults.stop());
   const row = buildPointRow(m);
   trace('row ready');
   return row;

@@ -6,6 +6,7 @@ import { sweepPoints, type BenchConfig } from './bench-config.js';
 import { layoutPoint, portsOf } from './point-layout.js';
 import { portFree } from './processes.js';
 import { detectCgroups } from './cgroup.js';
+import { lossUnavailable } from './faults/loss.js';
 import { findBinary, findKamailio, findSipp, findTcpdump, packageRoot } from './system.js';
 
 export class PreflightError extends Error {}
@@ -18,6 +19,10 @@ export async function preflight(config: BenchConfig): Promise<void> {
   if (config.cpuBudget > 0) {
     const cg = detectCgroups();
     if (!cg.ok) throw new PreflightError(`--cpu-budget ${config.cpuBudget}: ${cg.reason}`);
+  }
+  if (config.loss) {
+    const why = await lossUnavailable();
+    if (why) throw new PreflightError(why);
   }
   if (!existsSync(join(packageRoot(), 'dist', 'cli', 'forkbench.js'))) throw new PreflightError('forkbench is not built: run npm run build (make bench does)');
   const points = sweepPoints(config);

@@ -8,6 +8,7 @@ import { sweepPoints, type BenchConfig, type SweepPoint } from './bench-config.j
 import { canCapture } from './capture.js';
 import { interleavedOrder } from './sweep-order.js';
 import { runPoint, pointTiming } from './point-runner.js';
+import { appendFaultRow } from './faults/point-faults.js';
 import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
 import { collectMeta, shellQuote, updateMeta, writeMeta, readMeta } from './run-meta.js';
@@ -79,9 +80,11 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     if (opts.signal?.aborted) break;
     opts.onEvent?.({ kind: 'point-start', index: i + 1, total: todo.length, point });
     // A PointError (a port in use) propagates: the next point would fail the same way.
-    const row: PointInput = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal });
+    const pointDir = join(out, 'points', pointDirName(point));
+    const row: PointInput = await runPoint(point, { config, pointDir, capture, pinning, signal: opts.signal });
     if (opts.signal?.aborted && row.status !== 'ok') break; // an interrupted point is not a result
     await appendPoint(pointsFile, row);
+    await appendFaultRow(out, pointDir, row);
     completed++;
     if (row.status !== 'ok') failed++;
     opts.onEvent?.({ kind: 'point-done', index: i + 1, total: todo.length, point, row, failuresSoFar: failed });

@@ -168,7 +168,8 @@ export function serveMetrics(metrics: ProxyMetrics, host: string, port: number):
       res.end(metrics.prometheus());
     } else if (req.url === '/metrics.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(metrics.snapshot()));
+      // heapUsedBytes: V8's live heap, for forkbench soak (RSS alone hides whether the heap grows).
+      res.end(JSON.stringify({ ...metrics.snapshot(), heapUsedBytes: process.memoryUsage().heapUsed }));
     } else {
       res.writeHead(404).end('try /metrics\n');
     }

@@ -1,0 +1,188 @@
+// `forkbench overload`: the proxy driven at 1x, 2x and 4x its capacity. A proxy that holds under
+// overload keeps answering about as many calls per second as at capacity (goodput) and refuses the
+// rest cheaply (503); one that collapses answers fewer and fewer. Each multiple is one fresh point
+// (processes started and stopped) run by the ordinary point runner; the row per multiple goes to
+// overload.csv. A benchmark, not a test: its numbers are reported, never asserted.
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { defaultParse, pointId, type BenchConfig, type Mode, type SweepPoint } from '../bench-config.js';
+import type { PointContext } from '../point-runner.js';
+import { launchProxy, readCounters } from '../proxy-launcher.js';
+import type { PointInput } from '../results-csv.js';
+import type { ProxyTarget } from '../targets/index.js';
+
+export interface OverloadRequest {
+  mode: Mode;
+  groupSize: number;
+  capacityCps: number;
+  multiples: number[]; // e.g. [1, 2, 4]
+  durationS: number; // measured seconds per multiple
+  maxTransactions?: number; // the proxy's --max-transactions (its overload threshold)
+}
+
+export const OVERLOAD_COLUMNS = [
+  'multiple', // offered load / capacity
+  'offered_cps',
+  'achieved_cps', // INVITEs the caller placed per second in the window
+  'window_s',
+  'calls_attempted', // in the window
+  'calls_answered',
+  'goodput_cps', // calls answered per second (the measure that must hold)
+  'rejected_503', // calls that got 503 from the proxy, in the window
+  'rejected_503_per_s',
+  'other_failures', // e.g. timeouts (no final response), 408, 500
+  'ser',
+  'setup_p95_us',
+  'goodput_vs_1x', // goodput / goodput at the lowest multiple
+  'holds', // 1 when goodput_vs_1x >= 0.8
+  'status', // ok | failed (the point did not complete)
+  'flagged', // 1 when the number may describe the test bed (the caller could not offer the load)
+  'flag_reason',
+] as const;
+
+export type OverloadRow = Record<(typeof OVERLOAD_COLUMNS)[number], number | string>;
+
+/** One overload row from a point's row: pure, tested on its own. */
+export function overloadRow(multiple: number, row: PointInput, base?: number): OverloadRow {
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const windowS = num(row.window_s);
+  const answered = num(row.calls_succeeded);
+  const failed = num(row.calls_failed) ?? 0;
+  const causes = Object.fromEntries(
+    String(row.fail_causes ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((kv) => {
+        const [k, v] = kv.split(':');
+        return [k, Number(v)];
+      }),
+  ) as Record<string, number>;
+  const r503 = causes['503'] ?? 0;
+  const goodput = windowS && answered !== undefined ? answered / windowS : undefined;
+  const offered = num(row.offered_rate_cps) ?? 0;
+  const achieved = num(row.achieved_rate_cps);
+  const reasons: string[] = [];
+  // The caller (SIPp) shares the machine: when it cannot even place the calls, the proxy was not offered the load.
+  if (achieved !== undefined && achieved < 0.9 * offered) reasons.push(`the caller placed ${achieved.toFixed(1)} of ${offered} calls/s: the test bed, not the proxy, limited the load`);
+  if (row.flagged === 1 && row.flag_reason) reasons.push(String(row.flag_reason));
+  const r2 = (x: number | undefined): number | string => (x === undefined ? '' : Math.round(x * 100) / 100);
+  const ratio = goodput !== undefined && base ? goodput / base : undefined;
+  return {
+    multiple,
+    offered_cps: offered,
+    achieved_cps: achieved ?? '',
+    window_s: windowS ?? '',
+    calls_attempted: answered !== undefined ? answered + failed : '',
+    calls_answered: answered ?? '',
+    goodput_cps: r2(goodput),
+    rejected_503: r503,
+    rejected_503_per_s: windowS ? r2(r503 / windowS) : '',
+    other_failures: failed - r503,
+    ser: row.ser ?? '',
+    setup_p95_us: row.setup_p95_us ?? '',
+    goodput_vs_1x: r2(ratio),
+    holds: ratio === undefined ? '' : ratio >= 0.8 ? 1 : 0,
+    status: row.status ?? 'failed',
+    flagged: reasons.length ? 1 : 0,
+    flag_reason: reasons.join('; '),
+  };
+}
+
+/** forkbench's proxy (or head + fork nodes) with the overload threshold given, as a point target. */
+export function overloadTarget(mode: Mode, maxTransactions?: number): ProxyTarget {
+  const extraArgs = maxTransactions ? ['--max-transactions', String(maxTransactions)] : [];
+  return {
+    name: `forkbench ${mode} (overload)`,
+    async start(s) {
+      const { layout, point } = s;
+      const nodes = [];
+      try {
+        for (let i = 0; i < point.forkNodes; i++) {
+          nodes.push(
+            await launchProxy({ role: 'fork-node', port: layout.forkNodePorts[i]!, metricsPort: layout.forkNodeMetricsPorts[i]!, groupsFile: s.groupsFile, parse: 'full', shard: `${i + 1}/${point.forkNodes}`, relay180: s.relay180, cpuList: s.pinning?.forkNodes, extraArgs }),
+          );
+        }
+        const central = await launchProxy({
+          role: mode === 'distributed' ? 'head' : 'centralized',
+          port: layout.proxyPort,
+          metricsPort: layout.metricsPort,
+          groupsFile: s.groupsFile,
+          parse: point.parse === 'lazy' ? 'lazy' : 'full',
+          forkNodePorts: layout.forkNodePorts,
+          cpuList: s.pinning?.proxy,
+          extraArgs,
+        });
+        const all = [central, ...nodes];
+        return {
+          sipAddress: `127.0.0.1:${layout.proxyPort}`,
+          processes: all.map((p, i) => ({ role: i === 0 ? ('central' as const) : ('fork-node' as const), name: p.child.name, pid: p.child.pid, tree: false })),
+          readCounters: () => readCounters(central.metricsUrl),
+          stop: async () => {
+            await Promise.allSettled(all.map((p) => p.child.stop()));
+          },
+        };
+      } catch (e) {
+        await Promise.allSettled(nodes.map((n) => n.child.stop()));
+        throw e;
+      }
+    },
+  };
+}
+
+export type PointRunner = (point: SweepPoint, ctx: PointContext) => Promise<PointInput>;
+
+/** Runs every multiple in turn; appends each row to <out>/overload.csv and returns them. */
+export async function runOverload(req: OverloadRequest, config: BenchConfig, out: string, runPoint: PointRunner, opts: { capture: boolean; log?: (s: string) => void; signal?: AbortSignal }): Promise<OverloadRow[]> {
+  await mkdir(out, { recursive: true });
+  const csv = join(out, 'overload.csv');
+  const rows: OverloadRow[] = [];
+  const target = overloadTarget(req.mode, req.maxTransactions);
+  const parse = defaultParse('forkbench', req.mode) as 'full' | 'lazy';
+  let base: number | undefined;
+  for (const multiple of [...req.multiples].sort((a, b) => a - b)) {
+    if (opts.signal?.aborted) break;
+    const rate = Math.round(req.capacityCps * multiple * 100) / 100;
+    const p = { target: 'forkbench', mode: req.mode, parse, groupSize: req.groupSize, rate, trial: 1 } as const;
+    const point: SweepPoint = { ...p, pointId: `overload/x${multiple}/${pointId(p)}`, forkNodes: req.mode === 'distributed' ? config.forkNodes : 0 };
+    const calls = Math.max(1, Math.round(rate * req.durationS));
+    const pointConfig: BenchConfig = { ...config, calls, warmupS: 1 };
+    const row = await runPoint(point, { config: pointConfig, pointDir: join(out, 'points', `x${multiple}`), capture: opts.capture, signal: opts.signal, target });
+    const o = overloadRow(multiple, row, base);
+    if (base === undefined && typeof o.goodput_cps === 'number') {
+      base = o.goodput_cps;
+      o.goodput_vs_1x = 1;
+      o.holds = 1;
+    }
+    rows.push(o);
+    const header = existsSync(csv) ? '' : stringify([[...OVERLOAD_COLUMNS]]);
+    await appendFile(csv, header + stringify([OVERLOAD_COLUMNS.map((c) => o[c])]));
+    opts.log?.(
+      `  x${multiple} (${rate} calls/s offered): goodput ${o.goodput_cps} calls/s (${o.goodput_vs_1x}x of x${req.multiples[0]}), 503 ${o.rejected_503_per_s}/s, other failures ${o.other_failures}, SER ${o.ser}${o.flagged ? ` [flagged: ${o.flag_reason}]` : ''}${o.status !== 'ok' ? ` [${row.error}]` : ''}`,
+    );
+  }
+  return rows;
+}
+
+export function formatOverloadTable(rows: readonly OverloadRow[]): string {
+  const head = ['load', 'offered/s', 'achieved/s', 'goodput/s', 'vs 1x', '503/s', 'other fail', 'SER', 'p95 setup ms', 'flag'];
+  const lines = rows.map((r) => [
+    `${r.multiple}x`,
+    r.offered_cps,
+    r.achieved_cps,
+    r.goodput_cps,
+    r.goodput_vs_1x,
+    r.rejected_503_per_s,
+    r.other_failures,
+    r.ser,
+    typeof r.setup_p95_us === 'number' ? (r.setup_p95_us / 1000).toFixed(1) : '',
+    r.flagged ? 'test bed?' : '',
+  ]);
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
+}
+
+/** The overload rows of an earlier run (for the notes and re-printing). */
+export async function readOverloadCsv(out: string): Promise<string> {
+  return readFile(join(out, 'overload.csv'), 'utf8');
+}
