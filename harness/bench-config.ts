@@ -209,7 +209,12 @@ export interface SweepPoint {
   trial: number; // 1..repeat
 }
 
-/** What `auto` means: the distributed head parses lazily (DESIGN.md), the centralized proxy fully. */
+/** Each mode's own parse: the distributed head parses lazily (DESIGN.md), the centralized proxy fully; n/a for Kamailio. */
+export function defaultParse(target: string, mode: string): 'full' | 'lazy' | 'n/a' {
+  return target === 'kamailio' ? 'n/a' : resolveParse(mode as Mode, 'auto');
+}
+
+/** What `auto` means for forkbench: the mode's default parse. */
 export function resolveParse(mode: Mode, parse: ParseMode): 'full' | 'lazy' {
   return parse === 'auto' ? (mode === 'distributed' ? 'lazy' : 'full') : parse;
 }

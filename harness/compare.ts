@@ -1,6 +1,8 @@
 // `forkbench compare`: the two modes side by side per group size and rate (median over trials),
 // as data first (compareModes / compareRuns) and a terminal table second (formatTable).
 import type { PointRow } from './columns.js';
+import { median } from './percentiles.js';
+import { defaultParse } from './bench-config.js';
 
 export interface CompareRow {
   groupSize: number;
@@ -20,13 +22,6 @@ export interface Metrics {
   cpuUsPerCall?: number;
   msgsPerCall?: number;
   ser?: number;
-}
-
-function median(xs: number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
 }
 
 function num(v: string | number): number | undefined {
@@ -94,7 +89,7 @@ export function compareModes(rows: PointRow[]): { rows: CompareRow[]; leftParse:
 
 /** Run A (left) vs run B (right) for one mode (full parse centralized, lazy head distributed). */
 export function compareRuns(a: PointRow[], b: PointRow[], mode: string): CompareRow[] {
-  const parse = mode === 'distributed' ? 'lazy' : 'full';
+  const parse = defaultParse('forkbench', mode);
   const m = (rows: PointRow[]): PointRow[] => ofMode(ok(rows).filter((r) => r.target === 'forkbench'), mode, parse).rows;
   return pair(m(a), m(b));
 }

@@ -4,7 +4,8 @@
 // following ppid links in /proc/*/stat.
 
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { processTree } from './system.js';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -102,34 +103,6 @@ export async function sampleCpu(pids: Iterable<number>): Promise<Map<number, Pro
   const list = [...new Set(pids)];
   const samples = await Promise.all(list.map((pid) => sampleOne(pid, hz)));
   return new Map(list.map((pid, i) => [pid, samples[i]]));
-}
-
-/** `root` and all its descendants now alive, root first (from the ppid field of /proc/*\/stat). */
-export async function processTree(root: number): Promise<number[]> {
-  const children = new Map<number, number[]>();
-  const entries = await readdir('/proc');
-  await Promise.all(
-    entries
-      .filter((e) => /^\d+$/.test(e))
-      .map(async (e) => {
-        try {
-          const st = parseProcStat(await readFile(`/proc/${e}/stat`, 'utf8'));
-          const list = children.get(st.ppid);
-          if (list) list.push(st.pid);
-          else children.set(st.ppid, [st.pid]);
-        } catch {
-          // exited while we listed /proc
-        }
-      }),
-  );
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.shift()!;
-    out.push(pid);
-    for (const c of children.get(pid) ?? []) queue.push(c);
-  }
-  return out;
 }
 
 export interface CpuTarget {

@@ -5,11 +5,11 @@
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, accessSync, constants as fsConstants } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { spawnTracked } from './processes.js';
+import { findKamailio, packageRoot, processTree } from './system.js';
 
 export interface KamailioOptions {
   listen: string; // "127.0.0.1:PORT" (UDP)
@@ -25,7 +25,7 @@ export interface KamailioOptions {
 
 export interface KamailioProcess {
   mainPid: number;
-  pids(): number[]; // main + all its descendants, for CPU sampling
+  pids(): Promise<number[]>; // main + all its descendants, for CPU sampling
   stop(): Promise<void>;
 }
 
@@ -135,14 +135,9 @@ export function renderParamsInclude(opts: KamailioOptions, maxGroupSize: number)
   ].join('\n');
 }
 
-/** scenarios/kamailio/kamailio.cfg, from the source tree (vitest, tsx) or from dist/ after tsc. */
+/** scenarios/kamailio/kamailio.cfg of this installation. */
 export function kamailioTemplatePath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['..', '../..']) {
-    const p = join(here, up, 'scenarios', 'kamailio', 'kamailio.cfg');
-    if (existsSync(p)) return p;
-  }
-  throw new Error(`kamailio: cannot find scenarios/kamailio/kamailio.cfg above ${here}`);
+  return join(packageRoot(), 'scenarios', 'kamailio', 'kamailio.cfg');
 }
 
 /** Writes kamailio.cfg, params.cfg and groups.cfg into workDir; returns the kamailio.cfg path. */
@@ -166,40 +161,10 @@ export async function writeKamailioConfig(opts: KamailioOptions): Promise<string
   return cfgPath;
 }
 
-/** The kamailio binary: $FORKBENCH_KAMAILIO, then PATH, then the Debian location (sbin is often off PATH). */
-export function findKamailio(): string | null {
-  const candidates: string[] = [];
-  if (process.env.FORKBENCH_KAMAILIO) candidates.push(process.env.FORKBENCH_KAMAILIO);
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'kamailio'));
-  candidates.push('/usr/sbin/kamailio', '/usr/local/sbin/kamailio');
-  for (const c of candidates) {
-    try {
-      accessSync(c, fsConstants.X_OK);
-      return c;
-    } catch {
-      // try the next one
-    }
-  }
-  return null;
-}
-
 function requireKamailio(): string {
   const bin = findKamailio();
   if (!bin) throw new Error('kamailio: binary not found (install Debian "kamailio" or set FORKBENCH_KAMAILIO)');
   return bin;
-}
-
-/** The version number, e.g. "5.6.3", from `kamailio -v`. */
-export function kamailioVersion(): Promise<string> {
-  const bin = requireKamailio();
-  return new Promise((resolve, reject) => {
-    execFile(bin, ['-v'], { timeout: 10_000 }, (err, stdout) => {
-      if (err) return reject(new Error(`kamailio -v failed: ${err.message}`));
-      const m = /version:\s*kamailio\s+(\S+)/.exec(stdout);
-      if (!m) return reject(new Error(`kamailio -v: unexpected output: ${stdout.slice(0, 200)}`));
-      resolve(m[1]!);
-    });
-  });
 }
 
 /** Runs `kamailio -c -f cfg` (parse and fixup only). Resolves with its output; rejects when invalid. */
@@ -266,43 +231,14 @@ export function optionsRequest(target: { host: string; port: number }, localPort
   ].join('\r\n');
 }
 
-/** Parent pid and state from /proc/PID/stat (the command name may contain spaces and parens). */
-function procStat(pid: number): { ppid: number; state: string } | null {
+/** Alive and not a zombie (read from /proc/PID/stat). */
+function alive(pid: number): boolean {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0]!, ppid: Number(rest[1]) };
+    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    return null;
+    return false;
   }
-}
-
-/** pid and all its live descendants (zombies excluded), pid first. */
-export function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = procStat(Number(name));
-    if (!st || st.state === 'Z') continue;
-    const list = children.get(st.ppid) ?? [];
-    list.push(Number(name));
-    children.set(st.ppid, list);
-  }
-  const out: number[] = [];
-  const root = procStat(pid);
-  if (!root || root.state === 'Z') return out;
-  const queue = [pid];
-  while (queue.length) {
-    const p = queue.shift()!;
-    out.push(p);
-    queue.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  const st = procStat(pid);
-  return st !== null && st.state !== 'Z';
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -329,7 +265,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioProc
   let known: number[] = [mainPid]; // last seen tree, so stop() can check workers even if main died first
 
   const stop = async (): Promise<void> => {
-    const tree = new Set([...known, ...processTree(mainPid)]);
+    const tree = new Set([...known, ...(await processTree(mainPid))]);
     await child.stop(STOP_TIMEOUT_MS); // SIGTERM to the group (Kamailio's main also ends its workers), SIGKILL later
     // Make sure every worker is gone, by pid (never by name).
     const deadline = Date.now() + STOP_TIMEOUT_MS;
@@ -369,12 +305,12 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioProc
     await stop();
     throw e;
   }
-  known = processTree(mainPid);
+  known = await processTree(mainPid);
 
   return {
     mainPid,
-    pids: () => {
-      const t = processTree(mainPid);
+    pids: async () => {
+      const t = await processTree(mainPid);
       if (t.length) known = t;
       return t;
     },

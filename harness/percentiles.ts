@@ -38,6 +38,14 @@ export function percentile(values: readonly number[], p: number): number | undef
   return percentileSorted(sortNumbers(values), p);
 }
 
+/** Median: the middle value, or the mean of the two middle values of an even count. */
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = sortNumbers(values);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function sortNumbers(values: readonly number[]): number[] {
   return [...values].sort((a, b) => a - b);
 }

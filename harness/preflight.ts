@@ -3,29 +3,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sweepPoints, type BenchConfig } from './bench-config.js';
-import { findKamailio } from './kamailio.js';
 import { layoutPoint, portsOf } from './point-layout.js';
 import { portFree } from './processes.js';
-import { packageRoot } from './run-meta.js';
-import { findSipp } from './sipp.js';
-import { execFileSync } from 'node:child_process';
+import { findBinary, findKamailio, findSipp, findTcpdump, packageRoot } from './system.js';
 
 export class PreflightError extends Error {}
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function preflight(config: BenchConfig): Promise<void> {
   if (!findSipp()) throw new PreflightError('sipp not found: install it with apt-get install -y sip-tester (or run make bench, which does)');
-  if (config.capture && !have('tcpdump')) throw new PreflightError('tcpdump not found: install it with apt-get install -y tcpdump, or pass --no-capture');
+  if (config.capture && !findTcpdump()) throw new PreflightError('tcpdump not found: install it with apt-get install -y tcpdump, or pass --no-capture');
   if (config.targets.includes('kamailio') && !findKamailio()) throw new PreflightError('kamailio not found: install it with apt-get install -y kamailio, or drop it from --targets');
-  if (config.pin && !have('taskset')) throw new PreflightError('taskset not found (--pin): install util-linux, or drop --pin');
+  if (config.pin && !findBinary('taskset')) throw new PreflightError('taskset not found (--pin): install util-linux, or drop --pin');
   if (!existsSync(join(packageRoot(), 'dist', 'cli', 'forkbench.js'))) throw new PreflightError('forkbench is not built: run npm run build (make bench does)');
   const points = sweepPoints(config);
   const biggest = points.reduce((a, p) => (p.groupSize + p.forkNodes > a.groupSize + a.forkNodes ? p : a), points[0]!);

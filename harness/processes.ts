@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { EventEmitter } from 'node:events';
 
 export interface ExitInfo {
   name: string;
@@ -87,7 +86,7 @@ export class TrackedChild {
     return this.err.text();
   }
 
-  /** Mark the coming exit as wanted (e.g. SIPp finishing its -m calls), so it is not reported as a crash. */
+  /** Mark the coming exit as wanted (e.g. SIPp finishing its -m calls): its ExitInfo says expected. */
   expectExit(): void {
     this.expected = true;
   }
@@ -131,7 +130,7 @@ export class TrackedChild {
   }
 }
 
-export class Supervisor extends EventEmitter<{ unexpectedExit: [ExitInfo]; exit: [ExitInfo] }> {
+export class Supervisor {
   private readonly children = new Set<TrackedChild>();
 
   spawn(cmd: string, args: readonly string[], opts: SpawnTrackedOptions = {}): TrackedChild {
@@ -142,11 +141,7 @@ export class Supervisor extends EventEmitter<{ unexpectedExit: [ExitInfo]; exit:
     if (child.pid === undefined) throw new Error(`${name}: cannot start ${cmd}: not found or not executable`);
     const tracked = new TrackedChild(name, child, tailBytes);
     this.children.add(tracked);
-    void tracked.exited.then((info) => {
-      this.children.delete(tracked);
-      this.emit('exit', info);
-      if (!info.expected) this.emit('unexpectedExit', info);
-    });
+    void tracked.exited.then(() => this.children.delete(tracked));
     return tracked;
   }
 
@@ -211,12 +206,6 @@ export function spawnTracked(cmd: string, args: readonly string[], opts: SpawnTr
 
 export function stopAll(graceMs = DEFAULT_GRACE_MS): Promise<ExitInfo[]> {
   return supervisor.stopAll(graceMs);
-}
-
-/** Calls `cb` when a tracked child exits without the harness asking (a crash); returns an unsubscribe. */
-export function onUnexpectedExit(cb: (info: ExitInfo) => void): () => void {
-  supervisor.on('unexpectedExit', cb);
-  return () => supervisor.off('unexpectedExit', cb);
 }
 
 /** True when `port` can be bound on `host` (default 127.0.0.1) for the protocol right now. */

@@ -2,8 +2,10 @@
 // as tracked children, and reads their metrics endpoint.
 import { join } from 'node:path';
 import type { MetricsSnapshot } from '../proxy/metrics.js';
-import { packageRoot } from './run-meta.js';
+import { packageRoot } from './system.js';
 import { spawnTracked, type TrackedChild } from './processes.js';
+
+const START_TIMEOUT_MS = 10_000;
 
 export interface ProxyProcess {
   role: 'proxy' | 'head' | 'fork-node';
@@ -22,7 +24,6 @@ export interface LaunchOptions {
   relay180?: 'first' | 'all';
   cpuList?: string; // taskset -c list when pinning
   extraArgs?: string[];
-  startTimeoutMs?: number;
 }
 
 export function proxyArgs(o: LaunchOptions): string[] {
@@ -43,12 +44,12 @@ export async function launchProxy(o: LaunchOptions): Promise<ProxyProcess> {
   const [cmd, argv] = o.cpuList ? ['taskset', ['-c', o.cpuList, process.execPath, ...args]] : [process.execPath, args];
   const name = o.role === 'fork-node' ? `fork-node ${o.shard}` : o.role === 'head' ? 'head' : 'proxy';
   const child = spawnTracked(cmd, argv, { name, stdio: ['ignore', 'pipe', 'pipe'] });
-  const deadline = Date.now() + (o.startTimeoutMs ?? 10_000);
+  const deadline = Date.now() + START_TIMEOUT_MS;
   while (!child.stdoutTail().includes('listening on')) {
     if (child.exitInfo) throw new Error(`${name} exited at start: ${child.stderrTail().trim() || `code ${child.exitInfo.code}`}`);
     if (Date.now() > deadline) {
       await child.stop();
-      throw new Error(`${name} did not start within ${o.startTimeoutMs ?? 10_000} ms`);
+      throw new Error(`${name} did not start within ${START_TIMEOUT_MS} ms`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -62,9 +63,4 @@ export async function readCounters(metricsUrl: string): Promise<ProxyCounters> {
   const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(3000) });
   if (!res.ok) throw new Error(`${metricsUrl}: HTTP ${res.status}`);
   return (await res.json()) as ProxyCounters;
-}
-
-export function totalMessages(c: ProxyCounters): number {
-  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
-  return sum(c.received) + sum(c.sent);
 }

@@ -2,12 +2,12 @@
 // code version, tool versions, machine). Collection never fails on a missing tool: the field says so.
 
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findTcpdump, kamailioVersion, packageRoot, sippVersion } from './system.js';
 
 const execFileP = promisify(execFile);
 
@@ -17,6 +17,7 @@ export interface RunMeta {
   forkbench: { version: string; gitCommit: string | null; gitDirty: boolean | null };
   node: string;
   sippVersion: string | null;
+  kamailioVersion: string | null; // null when Kamailio is not installed
   tcpdumpVersion: string | null;
   kernel: string;
   os: string;
@@ -35,24 +36,6 @@ export const META_FILE = 'meta.json';
 /** POSIX shell quoting: words of safe characters stay bare, anything else is single-quoted. */
 export function shellQuote(args: readonly string[]): string {
   return args.map((a) => (/^[A-Za-z0-9_\-+=:,./@%]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
-/** The directory holding forkbench's package.json (works from the sources and from dist/). */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'forkbench') return dir;
-      } catch {
-        // keep looking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return from;
-    dir = up;
-  }
 }
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<string | null> {
@@ -74,14 +57,9 @@ export async function gitInfo(root = packageRoot()): Promise<{ gitCommit: string
   return { gitCommit: head.trim().slice(0, 40), gitDirty: status === null ? null : status.trim() !== '' };
 }
 
-export async function sippVersion(sipp = 'sipp'): Promise<string | null> {
-  const out = await run(sipp, ['-v']);
-  const m = out && /SIPp\s+v?([^\s,]+)/.exec(out);
-  return m ? m[1].replace(/\.$/, '') : null;
-}
-
-export async function tcpdumpVersion(tcpdump = 'tcpdump'): Promise<string | null> {
-  const out = await run(tcpdump, ['--version']);
+export async function tcpdumpVersion(): Promise<string | null> {
+  const tcpdump = findTcpdump();
+  const out = tcpdump ? await run(tcpdump, ['--version']) : null;
   const m = out && /tcpdump version (\S+)/.exec(out);
   return m ? m[1] : null;
 }
@@ -111,7 +89,7 @@ export async function collectMeta(opts: CollectMetaOptions): Promise<RunMeta> {
   } catch {
     // keep unknown
   }
-  const [git, sipp, tcpdump] = await Promise.all([gitInfo(root), sippVersion(), tcpdumpVersion()]);
+  const [git, sipp, kamailio, tcpdump] = await Promise.all([gitInfo(root), sippVersion(), kamailioVersion(), tcpdumpVersion()]);
   const cpus = os.cpus();
   const meta: RunMeta = {
     command: shellQuote(opts.argv ?? process.argv),
@@ -119,6 +97,7 @@ export async function collectMeta(opts: CollectMetaOptions): Promise<RunMeta> {
     forkbench: { version, ...git },
     node: process.version,
     sippVersion: sipp,
+    kamailioVersion: kamailio,
     tcpdumpVersion: tcpdump,
     kernel: os.release(),
     os: osName(),

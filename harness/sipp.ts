@@ -2,11 +2,10 @@
 // Used by the benchmark harness and by the proxy's integration tests. Facts about SIPp 3.6 that
 // shape these choices are in scenarios/README.md.
 import { spawnTracked } from './processes.js';
-import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { findSipp, packageRoot } from './system.js';
 
 export type SippRole = 'caller' | 'answerer' | 'ringer' | 'busy' | 'caller-cancel' | 'caller-expect-fail';
 
@@ -19,13 +18,11 @@ export interface SippOptions {
   service?: string; // -s group/user for UACs
   calls?: number; // -m: SIPp exits after this many calls (UAS included)
   rate?: number; // -r calls per second (UACs)
-  ratePeriodMs?: number; // -rp (default 1000 ms)
   ringMs?: number; // answerer ring time (-d), default 50
   holdMs?: number; // caller hold between ACK and BYE, caller-cancel ring before CANCEL (-d)
   outDir: string; // where stat/rtt/err/log files go (created if needed)
   name: string; // file prefix, e.g. "caller" or "member-03"
   timeoutS?: number; // -timeout with -timeout_error: a hung SIPp always ends (exit 255)
-  maxConcurrent?: number; // -l
   cpuList?: string; // run under `taskset -c <cpuList>`
   mediaPort?: number; // -mp (SIPp binds it and +2; default 6000, steps up when taken)
   controlPort?: number; // -cp (UDP on 0.0.0.0; default 8888, steps up when taken)
@@ -50,17 +47,6 @@ export interface SippProcess {
   args: string[];
   done: Promise<SippExit>;
   stop(graceMs?: number): Promise<SippExit>;
-}
-
-/** Directory holding package.json, found by walking up from this module (works from dist/ and from source). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
 }
 
 export function scenarioFile(role: SippRole): string {
@@ -101,8 +87,6 @@ export function sippArgs(opts: SippOptions): string[] {
   if (uac && opts.service) args.push('-s', opts.service);
   if (opts.calls !== undefined) args.push('-m', String(opts.calls));
   if (uac && opts.rate !== undefined) args.push('-r', String(opts.rate));
-  if (uac && opts.ratePeriodMs !== undefined) args.push('-rp', String(opts.ratePeriodMs));
-  if (opts.maxConcurrent !== undefined) args.push('-l', String(opts.maxConcurrent));
   // Each scenario has at most one <pause/>, and it takes its length from -d.
   if (opts.role === 'answerer') args.push('-d', String(opts.ringMs ?? 50));
   if (opts.role === 'caller') args.push('-d', String(opts.holdMs ?? 0));
@@ -118,36 +102,6 @@ export function sippArgs(opts: SippOptions): string[] {
   if (opts.timeoutS !== undefined) args.push('-timeout', `${opts.timeoutS}s`, '-timeout_error');
   if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
-}
-
-/** Path of the sipp executable ($SIPP, else the first on PATH), or null. */
-export function findSipp(): string | null {
-  const candidates: string[] = [];
-  if (process.env.SIPP) candidates.push(process.env.SIPP);
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'sipp'));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/** SIPp's version, e.g. "3.6.1" (from `sipp -v`). */
-export function sippVersion(): Promise<string> {
-  const bin = findSipp();
-  if (!bin) return Promise.reject(new Error('sipp not found on PATH'));
-  return new Promise((res, rej) => {
-    // `sipp -v` exits non-zero on some builds; only the text matters.
-    execFile(bin, ['-v'], { timeout: 5000 }, (err, stdout, stderr) => {
-      const m = /SIPp v(\d+(?:\.\d+)+)/.exec(`${stdout}${stderr}`);
-      if (m) res(m[1]);
-      else rej(err ?? new Error('cannot parse `sipp -v` output'));
-    });
-  });
 }
 
 /** Resolves when a UDP socket is bound on 127.0.0.1:port or 0.0.0.0:port (Linux /proc/net/udp). */

@@ -10,6 +10,7 @@ import { runPoint, pointTiming } from './point-runner.js';
 import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
 import { collectMeta, updateMeta, writeMeta, readMeta } from './run-meta.js';
+import type { Pinning } from './targets/index.js';
 
 export type SweepEvent =
   | { kind: 'start'; total: number; todo: number; skipped: number; captureNote?: string; etaS: number }
@@ -26,7 +27,7 @@ export interface SweepOptions {
 }
 
 /** CPU lists for --pin: proxy/head alone on core 0, everything else on the other cores. */
-export function pinningFor(cores: number): { proxy: string; forkNodes: string; load: string } | undefined {
+export function pinningFor(cores: number): Pinning | undefined {
   if (cores < 2) return undefined;
   const rest = cores === 2 ? '1' : `1-${cores - 1}`;
   return { proxy: '0', forkNodes: rest, load: rest };

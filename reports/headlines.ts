@@ -1,13 +1,9 @@
 // Headline sentences computed from a run's data; when data is missing they say so plainly.
 import type { Capacity, Point, RunData } from './load-run.js';
 import { primaryParse } from './plot-rows.js';
+import { median as medianOf } from '../harness/percentiles.js';
 
-const median = (xs: readonly number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const median = (xs: readonly number[]): number | null => medianOf(xs) ?? null;
 const values = (rows: readonly Point[], col: 'cpu_us_per_call' | 'setup_p95_us' | 'msgs_per_call'): number[] =>
   rows.map((r) => r[col]).filter((v): v is number => v !== null);
 const fmt = (x: number): string => String(x >= 100 ? Math.round(x) : Number(x.toPrecision(x >= 10 ? 3 : 2)));

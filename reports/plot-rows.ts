@@ -9,9 +9,6 @@ export function seriesOf(row: { target: string; mode: string }): Series {
   return row.target === 'forkbench' ? row.mode : row.target;
 }
 
-/** The canonical series order; the specs' colour/shape/dash scales list the same domain. */
-export const SERIES_ORDER = ['centralized', 'distributed', 'kamailio'] as const;
-
 export interface PointPlotRow {
   run: string;
   series: Series;

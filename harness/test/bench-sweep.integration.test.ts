@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { POINT_COLUMNS } from '../columns.js';
 import { readPoints } from '../results-csv.js';
-import { packageRoot } from '../run-meta.js';
+import { packageRoot } from '../system.js';
 
 const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const out = mkdtempSync(join(tmpdir(), 'forkbench-sweep-'));

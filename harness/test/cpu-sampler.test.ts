@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { clockTicksPerSecond, CpuWindow, parseProcStat, parseProcStatusMem, processTree, sampleCpu } from '../cpu-sampler.js';
+import { clockTicksPerSecond, CpuWindow, parseProcStat, parseProcStatusMem, sampleCpu } from '../cpu-sampler.js';
+import { processTree } from '../system.js';
 import { spawnTracked, stopAll, type TrackedChild } from '../processes.js';
 
 // A child that prints "ready", waits for a line on stdin, then burns BURN_MS of CPU time (or just waits

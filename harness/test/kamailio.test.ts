@@ -10,11 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkKamailioConfig,
-  findKamailio,
   kamailioTemplatePath,
-  kamailioVersion,
   parseGroups,
-  processTree,
   renderGroupsInclude,
   sipRequest,
   startKamailio,
@@ -22,6 +19,7 @@ import {
   type KamailioProcess,
 } from '../kamailio.js';
 import { spawnTracked, type TrackedChild } from '../processes.js';
+import { findKamailio, kamailioVersion, processTree } from '../system.js';
 
 const HOST = '127.0.0.1';
 const SCENARIOS = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -140,7 +138,7 @@ describe('kamailio process and routing', () => {
     const port = 17100;
     const k = await kamailio(dir, port, { g2: [`sip:m1@${HOST}:17101`, `sip:m2@${HOST}:17102`] });
     expect(existsSync(join(dir, 'kam', 'kamailio.pid'))).toBe(true);
-    const pids = k.pids();
+    const pids = await k.pids();
     expect(pids[0]).toBe(k.mainPid);
     expect(pids.length).toBeGreaterThanOrEqual(3); // main + 2 UDP workers + timers
     const target = { host: HOST, port };
@@ -171,8 +169,8 @@ describe('kamailio process and routing', () => {
     expect(inv).toMatch(/^Max-Forwards: 69/im);
 
     await k.stop();
-    expect(processTree(k.mainPid)).toEqual([]);
-    for (const p of pids) expect(processTree(p)).toEqual([]); // gone (or a zombie awaiting its reaper)
+    expect(await processTree(k.mainPid)).toEqual([]);
+    for (const p of pids) expect(await processTree(p)).toEqual([]); // gone (or a zombie awaiting its reaper)
   });
 
   it('fails fast with the reason when the port is taken', async () => {
@@ -224,7 +222,7 @@ describe('kamailio under SIPp load', () => {
       '-sf', join(SCENARIOS, 'caller.xml'), '-s', 'g4', `${HOST}:${port}`, '-p', '17310',
       '-m', '50', '-r', '20', '-d', '100', '-trace_stat', '-trace_counts',
     ]);
-    const cpuPids = k.pids();
+    const cpuPids = await k.pids();
     expect(await waitExit(caller, 30_000)).toBe(0);
     const stat = await lastRow(await sippFile(callerDir, '_.csv'));
     expect(stat['SuccessfulCall(C)']).toBe('50');
@@ -241,7 +239,7 @@ describe('kamailio under SIPp load', () => {
       if (i > 0) expect(counts['2_CANCEL_Recv']).toBe('50');
     }
     await k.stop();
-    for (const p of cpuPids) expect(processTree(p)).toEqual([]);
+    for (const p of cpuPids) expect(await processTree(p)).toEqual([]);
   });
 
   it('caller CANCEL while ringing: relayed to every branch, the caller gets 487 for each of 10 calls', async () => {

@@ -1,0 +1,174 @@
+// One points.csv row from the raw measurements of a point: pure, so every column's arithmetic is
+// unit-tested apart from the processes that produced the numbers.
+import { SCHEMA_VERSION } from './columns.js';
+import type { SweepPoint } from './bench-config.js';
+import type { WindowSample } from './cpu-sampler.js';
+import type { UdpPacket } from './pcap.js';
+import { mean, percentile } from './percentiles.js';
+import type { PointInput } from './results-csv.js';
+import { filterWindow, matchSipDelays, summarizeDelays } from './sip-delays.js';
+import type { RttSample, SippStats } from './sipp-stats.js';
+
+/** What the row needs of a proxy's counters: messages in and out, by method or status. */
+export interface MessageCounts {
+  received: Record<string, number>;
+  sent: Record<string, number>;
+}
+
+export interface PointMeasurements {
+  point: SweepPoint;
+  warmupS: number;
+  /** The measured window in epoch microseconds; absent when the point never got that far. */
+  window?: { startUs: number; endUs: number };
+  /** The caller's statistics file (whole run) and response times (1 ms resolution). */
+  sippStats?: SippStats;
+  sippRtt: readonly RttSample[];
+  /** The caller's leg captured by tcpdump; absent when running without capture. */
+  capture?: { packets: readonly UdpPacket[]; callerPort: number; truncated: boolean };
+  /** CPU over the window: the central process (proxy, head or Kamailio) and each fork node. */
+  cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[] };
+  /** The central proxy's counters at window start and end (none for Kamailio). */
+  counters: { start?: MessageCounts; end?: MessageCounts };
+  /** Why the point failed (a deadline, an interruption, a process that would not start). */
+  error?: string;
+}
+
+type Cell = number | '';
+
+function round(x: number | undefined, digits = 0): Cell {
+  if (x === undefined || !Number.isFinite(x)) return '';
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function totalMessages(c: MessageCounts): number {
+  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+  return sum(c.received) + sum(c.sent);
+}
+
+/** The identifying columns of a point, status failed until the measurements say otherwise. */
+export function baseRow(point: SweepPoint, warmupS: number, error = ''): PointInput {
+  return {
+    schema_version: SCHEMA_VERSION,
+    point_id: point.pointId,
+    trial: point.trial,
+    target: point.target,
+    mode: point.mode,
+    parse: point.parse,
+    group_size: point.groupSize,
+    fork_nodes: point.forkNodes,
+    offered_rate_cps: point.rate,
+    warmup_s: warmupS,
+    flagged: 0,
+    flag_reason: '',
+    status: 'failed',
+    error: error.replace(/\s+/g, ' '),
+  };
+}
+
+interface Outcome {
+  attempted: number;
+  succeeded: number;
+  causes: Record<string, number>;
+}
+
+/** Delays and outcomes from the capture of the caller's leg (microsecond timestamps). */
+function fromCapture(row: PointInput, capture: NonNullable<PointMeasurements['capture']>, win: { startUs: number; endUs: number }, sippSetupMs: number[]): Outcome {
+  const matched = matchSipDelays(capture.packets, { callerPort: capture.callerPort });
+  const s = summarizeDelays(filterWindow(matched.calls, win.startUs, win.endUs));
+  const causes: Record<string, number> = { ...s.failCauses };
+  if (s.unanswered > 0) causes.timeout = s.unanswered;
+  row.delay_source = 'pcap';
+  row.ringing_mean_us = round(s.ringing.mean);
+  row.ringing_p50_us = round(s.ringing.p50);
+  row.ringing_p95_us = round(s.ringing.p95);
+  row.setup_mean_us = round(s.setup.mean);
+  row.setup_p50_us = round(s.setup.p50);
+  row.setup_p95_us = round(s.setup.p95);
+  row.setup_p99_us = round(s.setup.p99);
+  row.setup_max_us = round(s.setup.max);
+  // SIPp reads the clock in ms; beyond 2 ms (or a quarter) apart, one of the two is wrong.
+  const pcapMeanMs = (s.setup.mean ?? 0) / 1000;
+  const sippMean = mean(sippSetupMs);
+  const reasons: string[] = [];
+  if (sippMean !== undefined && Math.abs(sippMean - pcapMeanMs) > Math.max(2, 0.25 * pcapMeanMs)) {
+    reasons.push(`SIPp mean setup ${sippMean.toFixed(2)} ms vs capture ${pcapMeanMs.toFixed(2)} ms`);
+  }
+  if (capture.truncated) reasons.push('capture truncated');
+  if (reasons.length) {
+    row.flagged = 1;
+    row.flag_reason = reasons.join('; ');
+  }
+  return { attempted: s.calls, succeeded: s.answered, causes };
+}
+
+/** No capture: SIPp's 1 ms figures over the window, failures from its whole-run counters. */
+function fromSipp(row: PointInput, m: PointMeasurements, inWindow: (r: RttSample) => boolean, sippSetupMs: number[]): Outcome {
+  const causes: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m.sippStats?.failuresByCause ?? {})) if (v > 0) causes[k] = v;
+  row.delay_source = 'sipp';
+  const ringing = m.sippRtt.filter((r) => r.rtdName === 'ringing' && inWindow(r)).map((r) => r.responseTimeMs * 1000);
+  row.ringing_mean_us = round(mean(ringing));
+  row.ringing_p50_us = round(percentile(ringing, 50));
+  row.ringing_p95_us = round(percentile(ringing, 95));
+  const setup = sippSetupMs.map((ms) => ms * 1000);
+  row.setup_mean_us = round(mean(setup));
+  row.setup_p50_us = round(percentile(setup, 50));
+  row.setup_p95_us = round(percentile(setup, 95));
+  row.setup_p99_us = round(percentile(setup, 99));
+  row.setup_max_us = round(setup.length ? Math.max(...setup) : undefined);
+  return { attempted: sippSetupMs.length + (m.sippStats?.failedCalls ?? 0), succeeded: sippSetupMs.length, causes };
+}
+
+/** CPU columns; a central process with no sample makes the point fail (its CPU is the result). */
+function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): string | undefined {
+  const central = m.cpu.central;
+  if (!central || !central.ok) return central ? central.error : 'no CPU sample';
+  let nodesUs = 0;
+  let nodesPct = 0;
+  for (const n of m.cpu.forkNodes) {
+    if (!n || !n.ok) return n ? n.error : 'no CPU sample';
+    nodesUs += n.cpuUs;
+    nodesPct += (n.cpuUs / n.wallUs) * 100;
+  }
+  row.head_cpu_pct = round((central.cpuUs / central.wallUs) * 100, 2);
+  row.forknodes_cpu_pct = round(nodesPct, 2);
+  row.total_cpu_pct = round(((central.cpuUs + nodesUs) / central.wallUs) * 100, 2);
+  row.cpu_us_per_call = succeeded > 0 ? round(central.cpuUs / succeeded) : '';
+  row.total_cpu_us_per_call = succeeded > 0 ? round((central.cpuUs + nodesUs) / succeeded) : '';
+  row.head_peak_rss_kb = central.peakRssKb;
+  return undefined;
+}
+
+/** The points.csv row of a point. */
+export function buildPointRow(m: PointMeasurements): PointInput {
+  const row = baseRow(m.point, m.warmupS, m.error);
+  const win = m.window;
+  if (!win) return row;
+  const inWindow = (r: RttSample): boolean => r.dateMs * 1000 >= win.startUs && r.dateMs * 1000 < win.endUs;
+  const windowS = (win.endUs - win.startUs) / 1e6;
+  row.window_s = round(windowS, 3);
+  row.calls_attempted = m.sippStats?.totalCalls ?? '';
+  const sippSetupMs = m.sippRtt.filter((r) => r.rtdName === 'setup' && inWindow(r)).map((r) => r.responseTimeMs);
+  row.sipp_setup_mean_ms = round(mean(sippSetupMs), 3);
+  row.sipp_setup_p95_ms = round(percentile(sippSetupMs, 95), 3);
+
+  const { attempted, succeeded, causes } = m.capture ? fromCapture(row, m.capture, win, sippSetupMs) : fromSipp(row, m, inWindow, sippSetupMs);
+  row.calls_succeeded = succeeded;
+  row.calls_failed = attempted - succeeded;
+  row.fail_causes = Object.entries(causes)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(';');
+  row.ser = attempted > 0 ? round(succeeded / attempted, 4) : 0;
+  row.achieved_rate_cps = round(attempted / windowS, 2);
+
+  const cpuError = cpuColumns(row, m, succeeded);
+  if (cpuError) {
+    row.error = cpuError.replace(/\s+/g, ' ');
+    return row;
+  }
+  const { start, end } = m.counters;
+  if (start && end && attempted > 0) row.msgs_per_call = round((totalMessages(end) - totalMessages(start)) / attempted, 2);
+  if (!row.error) row.status = 'ok';
+  return row;
+}

@@ -1,0 +1,90 @@
+// The capacity engine with a fake trial runner: what it asks of each trial, what it writes, and that
+// a trial that cannot start aborts the search.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type SweepPoint } from '../bench-config.js';
+import { capacitySweepJobs, runCapacity, trialOutcome, type CapacityRequest, type TrialRunner } from '../capacity-engine.js';
+import { CAPACITY_COLUMNS } from '../columns.js';
+import { baseRow } from '../point-row.js';
+import { readPoints } from '../results-csv.js';
+import type { PointContext } from '../point-runner.js';
+
+const req: CapacityRequest = { target: 'forkbench', mode: 'distributed', groupSize: 8, maxP95SetupMs: 200, minSer: 1, trialCalls: 50, startRate: 10, maxRate: 100, resolution: 5, maxTrials: 12 };
+const config = { ...DEFAULT_CONFIG, capture: false };
+
+/** Passes below `knee` cps with a p95 of 10 ms, fails (SER 0.9) from it. */
+function fakeTrials(knee: number, seen: { point: SweepPoint; ctx: PointContext }[]): TrialRunner {
+  return async (point, ctx) => {
+    seen.push({ point, ctx });
+    const pass = point.rate < knee;
+    return { ...baseRow(point, ctx.config.warmupS), window_s: 5, ser: pass ? 1 : 0.9, setup_p95_us: 10_000, head_cpu_pct: 12.5, status: 'ok' };
+  };
+}
+
+describe('runCapacity', () => {
+  it('searches with fresh trial points and appends one capacity.csv row', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'forkbench-capacity-'));
+    const seen: { point: SweepPoint; ctx: PointContext }[] = [];
+    const log: string[] = [];
+    const result = await runCapacity(req, config, out, (s) => log.push(s), fakeTrials(33, seen));
+    expect(result.capacityCps).toBe(30);
+    expect(seen.map((s) => s.point.rate)).toEqual(result.trials.map((t) => t.rate));
+    // Each trial: the mode's default parse, K fork nodes, its own folder, the request's calls, 1 s warm-up.
+    expect(seen[0]!.point).toMatchObject({ target: 'forkbench', mode: 'distributed', parse: 'lazy', groupSize: 8, forkNodes: 2, trial: 1 });
+    expect(seen[0]!.point.pointId).toBe('capacity/forkbench/distributed/lazy/n8/r10/t1');
+    expect(seen[0]!.ctx.pointDir).toBe(join(out, 'trials', 'capacity_forkbench_distributed_lazy_n8_r10_t1'));
+    expect(seen[0]!.ctx.config).toMatchObject({ calls: 50, warmupS: 1 });
+    expect(new Set(seen.map((s) => s.point.trial)).size).toBe(seen.length);
+
+    const csv = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe(CAPACITY_COLUMNS.join(','));
+    expect(csv).toHaveLength(2);
+    const row = Object.fromEntries(CAPACITY_COLUMNS.map((c, i) => [c, csv[1]!.split(',')[i]]));
+    expect(row).toMatchObject({ target: 'forkbench', mode: 'distributed', parse: 'lazy', group_size: '8', fork_nodes: '2', capacity_cps: '30', proving_setup_p95_us: '10000', proving_ser: '1', trials: String(result.trials.length) });
+    expect((await readPoints(join(out, 'capacity-trials.csv'))).length).toBe(result.trials.length);
+    expect(log.at(-1)).toMatch(/^capacity forkbench\/distributed N=8: 30 calls\/s \(proved by the trial at 30 cps: SER 1, p95 setup 10\.00 ms\)/);
+    expect(log.filter((l) => l.includes('FAIL'))).not.toHaveLength(0);
+
+    // A second search appends a row under the same header.
+    await runCapacity({ ...req, mode: 'centralized' }, config, out, () => undefined, fakeTrials(1000, []));
+    const again = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');
+    expect(again).toHaveLength(3);
+    expect(again[2]).toMatch(/^1,forkbench,centralized,full,8,0,100,/);
+  });
+
+  it('a trial that cannot start aborts the search with its error, and no capacity row is written', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'forkbench-capacity-'));
+    let calls = 0;
+    const broken: TrialRunner = async (point, ctx) => {
+      calls++;
+      return baseRow(point, ctx.config.warmupS, 'head exited at start: EADDRINUSE');
+    };
+    await expect(runCapacity(req, config, out, () => undefined, broken)).rejects.toThrow('trial at 10 cps could not run: head exited at start: EADDRINUSE');
+    expect(calls).toBe(1);
+    expect(() => readFileSync(join(out, 'capacity.csv'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('trialOutcome', () => {
+  const p: SweepPoint = { pointId: 'x', target: 'forkbench', mode: 'centralized', parse: 'full', groupSize: 2, forkNodes: 0, rate: 10, trial: 1 };
+  it('reads SER, p95 and status; a failed point is a failed trial with its error', () => {
+    expect(trialOutcome({ ...baseRow(p, 1), window_s: 5, ser: 0.98, setup_p95_us: 1234, status: 'ok', head_cpu_pct: 3 }, 10)).toEqual({ ser: 0.98, setupP95Us: 1234, ok: true, detail: 'cpu 3%' });
+    expect(trialOutcome({ ...baseRow(p, 1, 'caller did not finish'), window_s: 5, ser: '', setup_p95_us: '' }, 10)).toEqual({ ser: 0, setupP95Us: Number.POSITIVE_INFINITY, ok: false, detail: 'caller did not finish' });
+  });
+});
+
+describe('capacitySweepJobs', () => {
+  it('both forkbench modes per N, Kamailio capped at 30 branches, only the targets asked for', () => {
+    expect(capacitySweepJobs([2, 32], ['forkbench', 'kamailio'])).toEqual([
+      { target: 'forkbench', mode: 'centralized', groupSize: 2 },
+      { target: 'forkbench', mode: 'distributed', groupSize: 2 },
+      { target: 'kamailio', mode: 'centralized', groupSize: 2 },
+      { target: 'forkbench', mode: 'centralized', groupSize: 32 },
+      { target: 'forkbench', mode: 'distributed', groupSize: 32 },
+      { target: 'kamailio', mode: 'centralized', groupSize: 30 },
+    ]);
+    expect(capacitySweepJobs([8], ['forkbench']).map((j) => j.target)).toEqual(['forkbench', 'forkbench']);
+  });
+});
