@@ -192,9 +192,6 @@ export function validateConfig(c: BenchConfig): BenchConfig {
   if (!isInt(c.basePort) || c.basePort < 1024 || c.basePort > 60000) {
     fail(`base port ${c.basePort} is outside 1024-60000: give --base-port in that range, e.g. --base-port 20000`);
   }
-  if (c.targets.includes('kamailio') && !c.modes.includes('centralized')) {
-    fail('target kamailio runs only as a centralized proxy: add centralized to --modes');
-  }
   return c;
 }
 
@@ -225,7 +222,7 @@ export function pointId(p: Omit<SweepPoint, 'pointId' | 'forkNodes'>): string {
 
 /**
  * Every point of the sweep, target x mode x parse x N x rate x trial, in that nesting order.
- * Kamailio is swept only as a centralized proxy with parse "n/a"; duplicates (e.g. auto and full
+ * Kamailio runs with parse "n/a" (distributed: a Kamailio head and K Kamailio fork nodes); duplicates (e.g. auto and full
  * for centralized) are listed once.
  */
 export function sweepPoints(c: BenchConfig): SweepPoint[] {
@@ -233,7 +230,6 @@ export function sweepPoints(c: BenchConfig): SweepPoint[] {
   const seen = new Set<string>();
   for (const target of c.targets) {
     for (const mode of c.modes) {
-      if (target === 'kamailio' && mode !== 'centralized') continue;
       for (const parseMode of c.parse) {
         const parse = target === 'kamailio' ? 'n/a' : resolveParse(mode, parseMode);
         for (const groupSize of c.groupSizes) {

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Host, HostProcess } from './host.js';
-import { findSipp, scenarioFile, sippArgs, sippFiles, type SippOptions } from './sipp.js';
+import { scenarioFile, sippArgs, sippFiles, type SippOptions } from './sipp.js';
+import { findSipp } from './system.js';
 import type { SshHost } from './ssh-host.js';
 
 export interface HostSippOptions extends Omit<SippOptions, 'cpuList'> {
