@@ -11,6 +11,8 @@ import { readMeta } from './run-meta.js';
 import { runSweep } from './sweep.js';
 import { registerCapacityCommands } from './capacity-commands.js';
 import { fail } from './cli-fail.js';
+import { openTestbed, type Testbed } from './testbed.js';
+import { TopologyError } from './topology.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -35,6 +37,7 @@ interface BenchFlags {
   relay180?: string;
   resume?: boolean;
   json?: boolean;
+  topology?: string;
 }
 
 /** Flags as a partial config: only what was given, so the file and the defaults fill the rest. */
@@ -88,6 +91,7 @@ export function registerHarnessCommands(program: Command): void {
     .option('--out <dir>', 'results folder')
     .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')
     .option('--no-capture', 'no tcpdump: delays from SIPp (1 ms resolution)')
+    .option('--topology <local|netns|file>', 'where each role runs: local (default), netns (one network namespace per role, needs root) or a topology JSON file')
     .option('--resume', 'run only the points missing from <out>/points.csv')
     .option('--json', 'print each finished row as a JSON line')
     .action(async (flags: BenchFlags) => {
@@ -99,8 +103,15 @@ export function registerHarnessCommands(program: Command): void {
         if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
         throw e;
       }
+      let testbed: Testbed | undefined;
+      try {
+        testbed = await openTestbed(flags.topology, config);
+      } catch (e) {
+        if (e instanceof TopologyError) fail(e.message);
+        throw e;
+      }
       const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s) });
-      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, onEvent: report });
+      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, onEvent: report, testbed }).finally(() => testbed?.close());
       if (result.completed === 0 && !result.interrupted) console.log('nothing to run: every point is already in points.csv');
     });
 

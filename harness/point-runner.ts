@@ -3,7 +3,7 @@
 // builder (point-row.ts). Where the proxy runs is the target's business (targets/). Whatever
 // happens, every process started here is stopped before this returns.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { BenchConfig, SweepPoint } from './bench-config.js';
 import { startCapture, type Capture } from './capture.js';
 import { CpuWindow } from './cpu-sampler.js';
@@ -12,9 +12,12 @@ import { buildPointRow, type PointMeasurements } from './point-row.js';
 import { layoutPoint, portsOf } from './point-layout.js';
 import { portFree } from './processes.js';
 import type { PointInput } from './results-csv.js';
-import { startSipp, waitUntilUdpBound, type SippProcess } from './sipp.js';
+import { startSipp, waitUntilUdpBound, type SippOptions, type SippProcess } from './sipp.js';
 import { readSippRttFile, readSippStatFile } from './sipp-stats.js';
 import { targetFor, type Pinning, type ProxyTarget, type RunningTarget } from './targets/index.js';
+import { hostedTargetFor } from './targets/hosted.js';
+import { captureOn, placedGroupsJson, pointAddresses, startSippVia, waitUdpBoundOn, writePlacement, type Testbed } from './testbed.js';
+import { memberHost } from './topology.js';
 
 export interface PointContext {
   config: BenchConfig;
@@ -27,6 +30,8 @@ export interface PointContext {
   signal?: AbortSignal;
   /** Where the proxy under test runs; default: targetFor(point). */
   target?: ProxyTarget;
+  /** --topology netns | FILE: the hosts each role runs on; absent: everything local on 127.0.0.1. */
+  testbed?: Testbed;
 }
 
 interface Running {
@@ -76,12 +81,12 @@ async function stopAllOf(run: Running): Promise<void> {
 }
 
 /** Resolves when the member's SIP port is bound; fails as soon as the member exits. */
-async function memberReady(m: SippProcess, port: number, pointDir: string): Promise<void> {
+async function memberReady(m: SippProcess, port: number, pointDir: string, bound: (port: number) => Promise<void> = (p) => waitUntilUdpBound(p, 10_000)): Promise<void> {
   const exited = m.done.then((exit) => {
     throw new PointError(`${m.name} exited at start (code ${exit.code}); see ${pointDir}/${m.name}*`);
   });
   exited.catch(() => undefined); // the race below may settle first
-  await Promise.race([waitUntilUdpBound(port, 10_000), exited]);
+  await Promise.race([bound(port), exited]);
 }
 
 /** Resolves with the caller's exit, or undefined when the deadline passes first. */
@@ -100,7 +105,13 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
   const timing = pointTiming(config, point.rate);
   await mkdir(ctx.pointDir, { recursive: true });
   const groupsFile = join(ctx.pointDir, 'groups.json');
-  await writeFile(groupsFile, layout.groupsJson);
+  const bed = ctx.testbed;
+  const addrs = bed ? pointAddresses(bed.placement, point.groupSize, point.mode === 'distributed' ? point.forkNodes : 0) : undefined;
+  await writeFile(groupsFile, addrs ? placedGroupsJson(layout, addrs) : layout.groupsJson);
+  if (bed) await writePlacement(ctx.pointDir, bed, point.groupSize, point.mode === 'distributed' ? point.forkNodes : 0);
+  // SIPp on the host of its role (topology), or locally on 127.0.0.1.
+  const sipp = (role: 'caller' | number, o: SippOptions): SippProcess =>
+    bed ? startSippVia(bed, role === 'caller' ? bed.placement.caller : memberHost(bed.placement, role), o, basename(ctx.pointDir)) : startSipp(o);
 
   const { udp, tcp } = portsOf(layout);
   for (const p of udp) if (!(await portFree(p, 'udp'))) throw new PointError(`UDP port ${p} is in use: stop what holds it or pick another --base-port`);
@@ -110,19 +121,22 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
   const run: Running = { members: [] };
   trace(`${point.pointId}: start`);
   try {
-    run.target = await (ctx.target ?? targetFor(point)).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
+    run.target = await (ctx.target ?? (bed ? hostedTargetFor(point, bed) : targetFor(point))).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
     const procs = run.target.processes;
     trace('proxies up');
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: ctx.pinning?.load };
     layout.memberPorts.forEach((port, j) => {
-      run.members.push(startSipp({ ...sippCommon, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
+      run.members.push(sipp(j, { ...sippCommon, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
     });
-    if (ctx.capture) run.capture = await startCapture({ file: join(ctx.pointDir, 'caller.pcap'), port: layout.callerPort });
-    await Promise.all(run.members.map((s, j) => memberReady(s, layout.memberPorts[j]!, ctx.pointDir)));
+    const pcapFile = join(ctx.pointDir, 'caller.pcap');
+    if (ctx.capture) run.capture = bed ? await captureOn(bed, pcapFile, layout.callerPort) : await startCapture({ file: pcapFile, port: layout.callerPort });
+    await Promise.all(
+      run.members.map((s, j) => memberReady(s, layout.memberPorts[j]!, ctx.pointDir, bed ? (port) => waitUdpBoundOn(bed.host(memberHost(bed.placement, j)), port) : undefined)),
+    );
 
     trace('members and capture up');
     const startedMs = Date.now();
-    run.caller = startSipp({
+    run.caller = sipp('caller', {
       ...sippCommon,
       role: 'caller',
       localPort: layout.callerPort,

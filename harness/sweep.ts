@@ -11,6 +11,7 @@ import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
 import { collectMeta, updateMeta, writeMeta, readMeta } from './run-meta.js';
 import type { Pinning } from './targets/index.js';
+import type { Testbed } from './testbed.js';
 
 export type SweepEvent =
   | { kind: 'start'; total: number; todo: number; skipped: number; captureNote?: string; etaS: number }
@@ -24,6 +25,8 @@ export interface SweepOptions {
   argv?: string[];
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
+  /** --topology netns | FILE (opened by the caller, which also closes it). */
+  testbed?: Testbed;
 }
 
 /** CPU lists for --pin: proxy/head alone on core 0, everything else on the other cores. */
@@ -63,6 +66,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     await writeMeta(out, await collectMeta({ config, argv: opts.argv, pinning: pinning ?? (config.pin ? 'requested, but fewer than 2 cores' : undefined) }));
   }
 
+  // Where each role runs (per point also in points/<id>/placement.json).
+  await updateMeta(out, { topology: opts.testbed ? opts.testbed.describe() : { source: 'local' } });
   const etaS = todo.reduce((s, p) => s + pointTiming(config, p.rate).sendS + 6, 0);
   opts.onEvent?.({ kind: 'start', total: all.length, todo: todo.length, skipped: all.length - todo.length, captureNote, etaS });
   let failed = 0;
@@ -71,7 +76,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     if (opts.signal?.aborted) break;
     opts.onEvent?.({ kind: 'point-start', index: i + 1, total: todo.length, point });
     // A PointError (a port in use) propagates: the next point would fail the same way.
-    const row: PointInput = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal });
+    const row: PointInput = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal, testbed: opts.testbed });
     if (opts.signal?.aborted && row.status !== 'ok') break; // an interrupted point is not a result
     await appendPoint(pointsFile, row);
     completed++;
