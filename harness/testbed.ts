@@ -114,7 +114,7 @@ export async function openTestbed(arg: string | undefined, config: BenchConfig):
     remoteDir: (spec) => remoteDirs.get(spec.name),
     describe: () => ({
       source: topology.source,
-      hosts: topology.hosts.map((h) => ({ name: h.name, kind: h.kind, address: h.address, roles: h.roles, ...(h.kind === 'ssh' ? { ssh: h.ssh } : {}), ...(lab && h.kind === 'netns' ? { namespace: lab.host(h.name).namespace } : {}) })),
+      hosts: topology.hosts.map((h) => ({ name: h.name, kind: h.kind, address: h.address, roles: h.roles, ...(h.kind === 'ssh' ? { ssh: h.ssh, workDir: remoteDirs.get(h.name) ?? '(removed)' } : {}), ...(lab && h.kind === 'netns' ? { namespace: lab.host(h.name).namespace } : {}) })),
     }),
     close,
   };

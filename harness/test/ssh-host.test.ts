@@ -4,9 +4,10 @@
 // ssh session; CPU comes from the remote /proc; files go there and come back; and a group call
 // with its members running "remotely" succeeds. Needs root.
 // Addresses 198.18.205.0/24; sshd on 198.18.205.2:24400; proxy 198.18.205.1:24401-24402,
-// members 198.18.205.2:24410-24413, caller 198.18.205.1:24420.
+// members 198.18.205.2:24410-24413, caller 198.18.205.1:24420; the CLI sweep uses base port 24700.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readPoints } from '../results-csv.js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { SshHost, shQuote, wrappedCommand } from '../ssh-host.js';
 import { LocalHost, type HostProcess } from '../host.js';
 import { startSippOn } from '../host-sipp.js';
 import { readSippStatFile } from '../sipp-stats.js';
-import { packageRoot } from '../run-meta.js';
+import { packageRoot } from '../system.js';
 import { spawnTracked, type TrackedChild } from '../processes.js';
 import type { SshHostSpec } from '../topology.js';
 
@@ -199,4 +200,43 @@ describe('ssh host', () => {
     expect((await readSippStatFile(join(out, 'member-1_stat.csv'))).successfulCalls).toBe(calls);
     expect(existsSync(join(out, 'caller_rtt.csv'))).toBe(true);
   });
+
+  it('forkbench bench --topology FILE with the members on the ssh host: both modes succeed, roles recorded', async () => {
+    const topo = join(dir, 'topo.json');
+    writeFileSync(
+      topo,
+      JSON.stringify({
+        hosts: [
+          { name: 'here', kind: 'local', address: ROOT_ADDR, roles: ['caller', 'proxy', 'fork-nodes'] },
+          { name: 'remote', kind: 'ssh', ssh: `root@${NS_ADDR}`, sshPort: SSH_PORT, address: NS_ADDR, identity: join(dir, 'client_key'), sshOptions: [`UserKnownHostsFile=${join(dir, 'known_hosts')}`, 'StrictHostKeyChecking=accept-new'], roles: ['members'] },
+        ],
+      }),
+    );
+    const out = join(dir, 'sweep');
+    const cli = join(packageRoot(), 'bin', 'forkbench.js');
+    const args = [cli, 'bench', '--topology', topo, '--modes', 'centralized,distributed', '--group-sizes', '3', '--rates', '20', '--calls', '30', '--warmup', '1', '--base-port', '24700', '--out', out];
+    const r = await new Promise<{ code: number | null; err: string }>((res) => {
+      const c = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      c.on('close', (code) => res({ code, err }));
+    });
+    expect(r.code, r.err).toBe(0);
+    const rows = await readPoints(join(out, 'points.csv'));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.status, String(row.error)).toBe('ok');
+      expect(row.ser).toBe(1);
+      const placement = JSON.parse(readFileSync(join(out, 'points', String(row.point_id).replace(/\//g, '_'), 'placement.json'), 'utf8')) as { roles: Record<string, string> };
+      expect(placement.roles['member-1']).toBe(`remote (ssh ${NS_ADDR})`);
+      expect(placement.roles.proxy).toBe(`here (local ${ROOT_ADDR})`);
+      // The members' files came back from the remote host.
+      expect(existsSync(join(out, 'points', String(row.point_id).replace(/\//g, '_'), 'member-01_stat.csv'))).toBe(true);
+    }
+    // The run's remote work dir is gone.
+    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as { topology: { hosts: { name: string; workDir?: string }[] } };
+    const workDir = meta.topology.hosts.find((h) => h.name === 'remote')?.workDir;
+    expect(workDir).toMatch(/^\/tmp\/forkbench-\w{6}$/);
+    expect(await host.exec('sh', ['-c', `test -e ${workDir} && echo left || echo gone`])).toBe('gone\n');
+  }, 120_000);
 });
