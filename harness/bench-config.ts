@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 
 export const MODES = ['centralized', 'distributed'] as const;
-export const TARGETS = ['forkbench', 'kamailio'] as const;
+export const TARGETS = ['forkbench', 'kamailio', 'external'] as const;
 export const PARSE_MODES = ['auto', 'full', 'lazy'] as const;
 export const RELAY180 = ['first', 'all'] as const;
 
@@ -208,7 +208,7 @@ export interface SweepPoint {
 
 /** Each mode's own parse: the distributed head parses lazily (DESIGN.md), the centralized proxy fully; n/a for Kamailio. */
 export function defaultParse(target: string, mode: string): 'full' | 'lazy' | 'n/a' {
-  return target === 'kamailio' ? 'n/a' : resolveParse(mode as Mode, 'auto');
+  return target === 'forkbench' ? resolveParse(mode as Mode, 'auto') : 'n/a';
 }
 
 /** What `auto` means for forkbench: the mode's default parse. */
@@ -230,8 +230,10 @@ export function sweepPoints(c: BenchConfig): SweepPoint[] {
   const seen = new Set<string>();
   for (const target of c.targets) {
     for (const mode of c.modes) {
+      // An external proxy is whatever it is: one series, labelled centralized.
+      if (target === 'external' && mode !== 'centralized') continue;
       for (const parseMode of c.parse) {
-        const parse = target === 'kamailio' ? 'n/a' : resolveParse(mode, parseMode);
+        const parse = target === 'forkbench' ? resolveParse(mode, parseMode) : 'n/a';
         for (const groupSize of c.groupSizes) {
           for (const rate of c.rates) {
             for (let trial = 1; trial <= c.repeat; trial++) {

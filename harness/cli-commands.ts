@@ -13,6 +13,9 @@ import { registerCapacityCommands } from './capacity-commands.js';
 import { fail } from './cli-fail.js';
 import { openTestbed, type Testbed } from './testbed.js';
 import { TopologyError } from './topology.js';
+import { externalOptions, registerExternalCommands } from './external-commands.js';
+import { ExternalTargetError } from './external-target.js';
+import type { ExternalOptions } from './targets/external.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -38,6 +41,9 @@ interface BenchFlags {
   resume?: boolean;
   json?: boolean;
   topology?: string;
+  proxy?: string;
+  targetPid?: string;
+  targetMetrics?: string;
 }
 
 /** Flags as a partial config: only what was given, so the file and the defaults fill the rest. */
@@ -92,6 +98,9 @@ export function registerHarnessCommands(program: Command): void {
     .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')
     .option('--no-capture', 'no tcpdump: delays from SIPp (1 ms resolution)')
     .option('--topology <local|netns|file>', 'where each role runs: local (default), netns (one network namespace per role, needs root) or a topology JSON file')
+    .option('--proxy <host:port>', 'target external: the SIP address of your proxy (see external-files)')
+    .option('--target-pid <pid>', 'target external: its CPU from this process (and children) on the host where "proxy" is placed')
+    .option('--target-metrics <url>', 'target external: its CPU from process_cpu_seconds_total at this Prometheus endpoint')
     .option('--resume', 'run only the points missing from <out>/points.csv')
     .option('--json', 'print each finished row as a JSON line')
     .action(async (flags: BenchFlags) => {
@@ -104,14 +113,16 @@ export function registerHarnessCommands(program: Command): void {
         throw e;
       }
       let testbed: Testbed | undefined;
+      let external: ExternalOptions | undefined;
       try {
+        external = externalOptions(config.targets, flags);
         testbed = await openTestbed(flags.topology, config);
       } catch (e) {
-        if (e instanceof TopologyError) fail(e.message);
+        if (e instanceof TopologyError || e instanceof ExternalTargetError) fail(e.message);
         throw e;
       }
       const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s) });
-      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, onEvent: report, testbed }).finally(() => testbed?.close());
+      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, onEvent: report, testbed, external }).finally(() => testbed?.close());
       if (result.completed === 0 && !result.interrupted) console.log('nothing to run: every point is already in points.csv');
     });
 
@@ -145,4 +156,5 @@ export function registerHarnessCommands(program: Command): void {
     });
 
   registerCapacityCommands(program);
+  registerExternalCommands(program);
 }

@@ -26,7 +26,7 @@ export interface PointMeasurements {
   /** The caller's leg captured by tcpdump; absent when running without capture. */
   capture?: { packets: readonly UdpPacket[]; callerPort: number; truncated: boolean };
   /** CPU over the window: the central process (proxy, head or Kamailio) and each fork node. */
-  cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[] };
+  cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[]; notMeasured?: string };
   /** The central proxy's counters at window start and end (none for Kamailio). */
   counters: { start?: MessageCounts; end?: MessageCounts };
   /** Why the point failed (a deadline, an interruption, a process that would not start). */
@@ -122,6 +122,12 @@ function fromSipp(row: PointInput, m: PointMeasurements, inWindow: (r: RttSample
 
 /** CPU columns; a central process with no sample makes the point fail (its CPU is the result). */
 function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): string | undefined {
+  if (m.cpu.notMeasured) {
+    // An external target with no CPU source: empty columns and a flag, never a guess.
+    row.flagged = 1;
+    row.flag_reason = row.flag_reason ? `${row.flag_reason}; ${m.cpu.notMeasured}` : m.cpu.notMeasured;
+    return undefined;
+  }
   const central = m.cpu.central;
   if (!central || !central.ok) return central ? central.error : 'no CPU sample';
   let nodesUs = 0;
@@ -136,7 +142,7 @@ function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): s
   row.total_cpu_pct = round(((central.cpuUs + nodesUs) / central.wallUs) * 100, 2);
   row.cpu_us_per_call = succeeded > 0 ? round(central.cpuUs / succeeded) : '';
   row.total_cpu_us_per_call = succeeded > 0 ? round((central.cpuUs + nodesUs) / succeeded) : '';
-  row.head_peak_rss_kb = central.peakRssKb;
+  row.head_peak_rss_kb = central.peakRssKb || ''; // 0: not known (an external target's CPU probe reads no memory)
   return undefined;
 }
 

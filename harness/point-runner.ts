@@ -16,6 +16,7 @@ import { startSipp, waitUntilUdpBound, type SippOptions, type SippProcess } from
 import { readSippRttFile, readSippStatFile } from './sipp-stats.js';
 import { targetFor, type Pinning, type ProxyTarget, type RunningTarget } from './targets/index.js';
 import { hostedTargetFor } from './targets/hosted.js';
+import { externalTarget, type ExternalOptions } from './targets/external.js';
 import { captureOn, placedGroupsJson, pointAddresses, startSippVia, waitUdpBoundOn, writePlacement, type Testbed } from './testbed.js';
 import { memberHost } from './topology.js';
 
@@ -30,6 +31,8 @@ export interface PointContext {
   signal?: AbortSignal;
   /** Where the proxy under test runs; default: targetFor(point). */
   target?: ProxyTarget;
+  /** --targets external: the proxy's address and where its CPU comes from. */
+  external?: ExternalOptions;
   /** --topology netns | FILE: the hosts each role runs on; absent: everything local on 127.0.0.1. */
   testbed?: Testbed;
 }
@@ -121,7 +124,8 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
   const run: Running = { members: [] };
   trace(`${point.pointId}: start`);
   try {
-    run.target = await (ctx.target ?? (bed ? hostedTargetFor(point, bed) : targetFor(point))).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
+    const chosen = point.target === 'external' ? externalTarget(ctx.external, bed) : bed ? hostedTargetFor(point, bed) : targetFor(point);
+    run.target = await (ctx.target ?? chosen).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
     const procs = run.target.processes;
     trace('proxies up');
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: ctx.pinning?.load };
@@ -149,17 +153,21 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
 
     // The measured window: after the warm-up calls, for as long as the measured calls are being placed.
     await sleep(config.warmupS * 1000, ctx.signal);
+    const probe = run.target.cpuProbe;
     const cpu = new CpuWindow(procs.map((p) => ({ pid: p.pid, tree: p.tree })));
-    await cpu.start();
+    await (probe ? probe.start() : cpu.start());
     const startUs = Date.now() * 1000;
     m.counters.start = await run.target.readCounters();
     await sleep((config.calls / point.rate) * 1000, ctx.signal);
-    const usage = await cpu.end();
+    const usage = probe ? undefined : await cpu.end();
+    const reading = probe ? await probe.end() : undefined;
     const endUs = Date.now() * 1000;
     m.counters.end = await run.target.readCounters();
     if (ctx.signal?.aborted) throw new PointError('interrupted');
     m.window = { startUs, endUs };
-    m.cpu = { central: usage.get(procs[0]!.pid), forkNodes: procs.slice(1).map((p) => usage.get(p.pid)) };
+    if (usage) m.cpu = { central: usage.get(procs[0]!.pid), forkNodes: procs.slice(1).map((p) => usage.get(p.pid)) };
+    else if (reading?.measured) m.cpu = { central: { ok: true, pid: 0, pids: [], cpuUs: reading.cpuUs, wallUs: reading.wallUs, cpuPct: (reading.cpuUs / reading.wallUs) * 100, peakRssKb: 0, rssKb: 0 }, forkNodes: [] };
+    else m.cpu = { forkNodes: [], notMeasured: reading?.reason ?? 'target CPU not measured' };
     // Raw material: the central proxy's counters at the end of the window.
     if (m.counters.end) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(m.counters.end, null, 1));
 

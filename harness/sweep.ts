@@ -12,6 +12,7 @@ import { appendPoint, completedPointIds, type PointInput } from './results-csv.j
 import { collectMeta, updateMeta, writeMeta, readMeta } from './run-meta.js';
 import type { Pinning } from './targets/index.js';
 import type { Testbed } from './testbed.js';
+import type { ExternalOptions } from './targets/external.js';
 
 export type SweepEvent =
   | { kind: 'start'; total: number; todo: number; skipped: number; captureNote?: string; etaS: number }
@@ -25,6 +26,8 @@ export interface SweepOptions {
   argv?: string[];
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
+  /** --targets external: the proxy's address and CPU source. */
+  external?: ExternalOptions;
   /** --topology netns | FILE (opened by the caller, which also closes it). */
   testbed?: Testbed;
 }
@@ -76,7 +79,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     if (opts.signal?.aborted) break;
     opts.onEvent?.({ kind: 'point-start', index: i + 1, total: todo.length, point });
     // A PointError (a port in use) propagates: the next point would fail the same way.
-    const row: PointInput = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal, testbed: opts.testbed });
+    const row: PointInput = await runPoint(point, { config, pointDir: join(out, 'points', pointDirName(point)), capture, pinning, signal: opts.signal, testbed: opts.testbed, external: opts.external });
     if (opts.signal?.aborted && row.status !== 'ok') break; // an interrupted point is not a result
     await appendPoint(pointsFile, row);
     completed++;

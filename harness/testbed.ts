@@ -57,7 +57,8 @@ export function placedGroupsJson(layout: PointLayout, a: PointAddresses): string
  */
 export async function openTestbed(arg: string | undefined, config: BenchConfig): Promise<Testbed | undefined> {
   if (arg === undefined || arg === 'local') return undefined;
-  const needs = { forkNodes: config.modes.includes('distributed') ? config.forkNodes : 0, proxy: 'required' as const };
+  // An external proxy runs where the user runs it: "proxy" is then only where --target-pid is read.
+  const needs = { forkNodes: config.modes.includes('distributed') ? config.forkNodes : 0, proxy: config.targets.every((t) => t === 'external') ? ('optional' as const) : ('required' as const) };
   const subnet = labSubnet();
   let topology: Topology;
   if (arg === 'netns') topology = netnsTopology(needs.forkNodes, subnet);

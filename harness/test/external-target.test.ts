@@ -3,6 +3,9 @@
 // from --target-pid, from a Prometheus endpoint, and not measured at all.
 // Ports 24100-24199 on 127.0.0.1.
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readPoints } from '../results-csv.js';
+import { packageRoot } from '../system.js';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -141,3 +144,58 @@ describe('external target against a Kamailio the test starts', () => {
     await expect(pidProbe(here, 999_999_999).start()).rejects.toThrow(/--target-pid 999999999: no such process on local/);
   });
 });
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const c = spawn(process.execPath, [join(packageRoot(), 'bin', 'forkbench.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+describe('forkbench bench --targets external (through the CLI)', () => {
+  it('external-files, the user starts Kamailio from them, then a sweep with and without --target-pid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fb-extcli-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const files = await cli(['external-files', '--proxy', `${HOST}:24190`, '--group-sizes', '2,3', '--base-port', '24150', '--out', join(dir, 'ext')]);
+    expect(files.code, files.stderr).toBe(0);
+    const groups = JSON.parse(await readFile(join(dir, 'ext', 'groups.json'), 'utf8')) as { groups: Record<string, string[]> };
+    expect(groups.groups.g3).toEqual([24170, 24171, 24172].map((p, j) => `sip:m${j + 1}@${HOST}:${p}`));
+    const work = join(dir, 'ext', 'kamailio');
+    const kam: TrackedChild = spawnTracked(findKamailio()!, ['-f', join(work, 'kamailio.cfg'), '-DD', '-E', '-m', '64', '-M', '8', '-P', join(work, 'k.pid'), '-Y', work, '-w', work], { name: 'user kamailio', cwd: work });
+    cleanups.push(() => kam.stop(5000));
+    const target = parseProxyAddress(`${HOST}:24190`);
+    for (let i = 0; (await sipRequest(target, (lp) => optionsRequest(target, lp), 200)) !== 200; i++) expect(i, kam.stderrTail()).toBeLessThan(50);
+
+    const sweep = ['bench', '--targets', 'external', '--proxy', `${HOST}:24190`, '--group-sizes', '3', '--rates', '20', '--calls', '30', '--warmup', '1', '--base-port', '24150'];
+    const withPid = await cli([...sweep, '--target-pid', String(kam.pid), '--out', join(dir, 'with')]);
+    expect(withPid.code, withPid.stderr).toBe(0);
+    const [a] = await readPoints(join(dir, 'with', 'points.csv'));
+    expect(a!.status, String(a!.error)).toBe('ok');
+    expect(a!.point_id).toBe('external/centralized/n/a/n3/r20/t1');
+    expect(a!.ser).toBe(1);
+    expect(Number(a!.head_cpu_pct)).toBeGreaterThan(0);
+    expect(Number(a!.cpu_us_per_call)).toBeGreaterThan(0);
+    expect(a!.head_peak_rss_kb).toBe('');
+    expect(a!.flagged).toBe(0);
+
+    const without = await cli([...sweep, '--out', join(dir, 'without')]);
+    expect(without.code, without.stderr).toBe(0);
+    const [b] = await readPoints(join(dir, 'without', 'points.csv'));
+    expect(b!.status, String(b!.error)).toBe('ok');
+    expect(b!.ser).toBe(1);
+    expect(b!.head_cpu_pct).toBe('');
+    expect(b!.cpu_us_per_call).toBe('');
+    expect(b!.flagged).toBe(1);
+    expect(b!.flag_reason).toMatch(/target CPU not measured/);
+
+    const bad = await cli(['bench', '--targets', 'external', '--out', join(dir, 'bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--proxy "" is not IPv4:PORT/);
+  }, 120_000);
+});
+
