@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { checkKamailioConfig, findKamailio, optionsRequest, sipRequest } from '../kamailio.js';
+import { checkKamailioConfig, optionsRequest, sipRequest } from '../kamailio.js';
+import { findKamailio } from '../system.js';
 import {
   cpuColumns,
   metricsProbe,
