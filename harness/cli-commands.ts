@@ -82,7 +82,7 @@ export function registerHarnessCommands(program: Command): void {
     .description('sweep modes x group sizes x call rates; one row per point in <out>/points.csv')
     .option('--config <file>', 'JSON sweep config (flags override it)')
     .option('--modes <list>', 'centralized,distributed')
-    .option('--targets <list>', 'forkbench,kamailio')
+    .option('--targets <list>', 'forkbench,kamailio,external (external: a proxy you run, see --proxy)')
     .option('--parse <list>', 'auto,full,lazy (auto: lazy for the distributed head, full for centralized)')
     .option('--group-sizes <list>', 'e.g. 2,8,32')
     .option('--rates <list>', 'calls per second, e.g. 20,50,100')

@@ -50,7 +50,7 @@ describe('bench config', () => {
   it('reports each problem in one line naming the fix', () => {
     const cases: [Partial<BenchConfig>, string][] = [
       [{ modes: ['central' as never] }, 'unknown mode "central": use centralized or distributed'],
-      [{ targets: ['asterisk' as never] }, 'unknown target "asterisk": use forkbench or kamailio'],
+      [{ targets: ['asterisk' as never] }, 'unknown target "asterisk": use forkbench, kamailio or external'],
       [{ parse: ['eager' as never] }, 'unknown parse mode "eager": use auto, full or lazy'],
       [{ modes: [] }, 'no modes given: give --modes with centralized or distributed'],
       [{ groupSizes: [2, 0] }, 'group size 0 is below 1: give sizes >= 1, e.g. --group-sizes 2,8,32'],
