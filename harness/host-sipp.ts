@@ -1,9 +1,8 @@
 // SIPp on any host: the same arguments as sipp.ts builds, bound to the host's address instead of
 // 127.0.0.1, started through the host (locally, in a namespace, or over ssh), with its output files
 // brought back into the point's folder under the names the readers expect (<name>_stat.csv, ...).
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Host, HostProcess } from './host.js';
 import { scenarioFile, sippArgs, sippFiles, type SippOptions } from './sipp.js';

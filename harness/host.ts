@@ -31,7 +31,7 @@ export interface Host {
   sampleCpu(pids: readonly number[]): Promise<Map<number, ProcSample>>;
   /** A file's contents from that host (results fetched back). */
   readFile(path: string): Promise<Buffer>;
-  /** A local directory on the harness machine that this host's processes can read and write directly, or null (ssh). */
+  /** True when its processes read and write this machine's files directly (local, netns); false for ssh (files are copied). */
   readonly sharesFilesystem: boolean;
 }
 

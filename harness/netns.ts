@@ -12,10 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { execLocal, localProcess, type Host, type HostProcess, type HostSpawnOptions } from './host.js';
 import { sampleCpu, type ProcSample } from './cpu-sampler.js';
 import { installShutdownHandlers } from './processes.js';
-import { readFile } from 'node:fs/promises';
 import { BENCH_NET, inBenchNet, ipv4ToInt, intToIpv4, type NetnsHostSpec } from './topology.js';
 
 export const NETNS_PREFIX = 'fb';

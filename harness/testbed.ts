@@ -12,9 +12,8 @@ import { NetnsHost, NetnsLab, labSubnet } from './netns.js';
 import type { PointLayout } from './point-layout.js';
 import type { SippExit, SippOptions, SippProcess } from './sipp.js';
 import { SshHost } from './ssh-host.js';
-import { describePlacement, memberHost, netnsTopology, parseTopology, placeRoles, TopologyError, type HostSpec, type NetnsHostSpec, type Placement, type Topology } from './topology.js';
-import { preflightTopology } from './topology-preflight.js';
-import { readFile } from 'node:fs/promises';
+import { describePlacement, memberHost, TopologyError, type HostSpec, type NetnsHostSpec, type Placement, type Topology } from './topology.js';
+import { loadTopology, preflightTopology } from './topology-preflight.js';
 
 export interface Testbed {
   readonly topology: Topology;
@@ -59,19 +58,7 @@ export async function openTestbed(arg: string | undefined, config: BenchConfig):
   if (arg === undefined || arg === 'local') return undefined;
   // An external proxy runs where the user runs it: "proxy" is then only where --target-pid is read.
   const needs = { forkNodes: config.modes.includes('distributed') ? config.forkNodes : 0, proxy: config.targets.every((t) => t === 'external') ? ('optional' as const) : ('required' as const) };
-  const subnet = labSubnet();
-  let topology: Topology;
-  if (arg === 'netns') topology = netnsTopology(needs.forkNodes, subnet);
-  else {
-    let text: string;
-    try {
-      text = await readFile(arg, 'utf8');
-    } catch (e) {
-      throw new TopologyError(`cannot read topology file ${arg} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give --topology local, netns or an existing JSON file`);
-    }
-    topology = parseTopology(text, arg);
-  }
-  const placement = placeRoles(topology, needs);
+  const { topology, placement } = await loadTopology(arg, needs, labSubnet());
   for (const h of [placement.proxy, ...placement.forkNodes]) {
     if (h?.kind === 'ssh') {
       throw new TopologyError(`${arg}: the proxy and fork nodes run on local or netns hosts (forkbench starts them); for a proxy on ssh host ${h.name}, start it there yourself and use --target external`);

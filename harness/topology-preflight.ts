@@ -7,10 +7,10 @@ import { localTopology, netnsTopology, parseTopology, placeRoles, TopologyError,
 import { sshArgs } from './ssh-host.js';
 
 /** Reads `--topology` (local | netns | a file path) and places the roles; throws TopologyError. */
-export async function loadTopology(arg: string, needs: TopologyNeeds): Promise<{ topology: Topology; placement: Placement }> {
+export async function loadTopology(arg: string, needs: TopologyNeeds, netnsSubnet?: string): Promise<{ topology: Topology; placement: Placement }> {
   let topology: Topology;
   if (arg === 'local') topology = localTopology();
-  else if (arg === 'netns') topology = netnsTopology(needs.forkNodes);
+  else if (arg === 'netns') topology = netnsTopology(needs.forkNodes, netnsSubnet);
   else {
     let text: string;
     try {
