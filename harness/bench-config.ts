@@ -8,7 +8,7 @@ import { KillSpecError } from './faults/kill-fork-node.js';
 import { LossError } from './faults/loss.js';
 
 export const MODES = ['centralized', 'distributed'] as const;
-export const TARGETS = ['forkbench', 'kamailio'] as const;
+export const TARGETS = ['forkbench', 'kamailio', 'external'] as const;
 export const PARSE_MODES = ['auto', 'full', 'lazy'] as const;
 export const RELAY180 = ['first', 'all'] as const;
 
@@ -213,9 +213,6 @@ export function validateConfig(c: BenchConfig): BenchConfig {
     if (e instanceof LossError || e instanceof KillSpecError) fail(e.message);
     throw e;
   }
-  if (c.targets.includes('kamailio') && !c.modes.includes('centralized')) {
-    fail('target kamailio runs only as a centralized proxy: add centralized to --modes');
-  }
   return c;
 }
 
@@ -232,7 +229,7 @@ export interface SweepPoint {
 
 /** Each mode's own parse: the distributed head parses lazily (DESIGN.md), the centralized proxy fully; n/a for Kamailio. */
 export function defaultParse(target: string, mode: string): 'full' | 'lazy' | 'n/a' {
-  return target === 'kamailio' ? 'n/a' : resolveParse(mode as Mode, 'auto');
+  return target === 'forkbench' ? resolveParse(mode as Mode, 'auto') : 'n/a';
 }
 
 /** What `auto` means for forkbench: the mode's default parse. */
@@ -246,7 +243,7 @@ export function pointId(p: Omit<SweepPoint, 'pointId' | 'forkNodes'>): string {
 
 /**
  * Every point of the sweep, target x mode x parse x N x rate x trial, in that nesting order.
- * Kamailio is swept only as a centralized proxy with parse "n/a"; duplicates (e.g. auto and full
+ * Kamailio runs with parse "n/a" (distributed: a Kamailio head and K Kamailio fork nodes); duplicates (e.g. auto and full
  * for centralized) are listed once.
  */
 export function sweepPoints(c: BenchConfig): SweepPoint[] {
@@ -254,9 +251,10 @@ export function sweepPoints(c: BenchConfig): SweepPoint[] {
   const seen = new Set<string>();
   for (const target of c.targets) {
     for (const mode of c.modes) {
-      if (target === 'kamailio' && mode !== 'centralized') continue;
+      // An external proxy is whatever it is: one series, labelled centralized.
+      if (target === 'external' && mode !== 'centralized') continue;
       for (const parseMode of c.parse) {
-        const parse = target === 'kamailio' ? 'n/a' : resolveParse(mode, parseMode);
+        const parse = target === 'forkbench' ? resolveParse(mode, parseMode) : 'n/a';
         for (const groupSize of c.groupSizes) {
           for (const rate of c.rates) {
             for (let trial = 1; trial <= c.repeat; trial++) {

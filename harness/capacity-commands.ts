@@ -8,6 +8,8 @@ import { runPerf } from './perf-engine.js';
 import { preflight } from './preflight.js';
 import { shellQuote } from './run-meta.js';
 import { fail } from './cli-fail.js';
+import { runPoint } from './point-runner.js';
+import { openTestbed } from './testbed.js';
 
 /** The config every trial shares; preflight checks only the tools the given targets need. */
 async function baseConfig(out: string, targets: Target[], flags: { pin?: boolean; capture?: boolean; basePort?: string; cpuBudget?: string }): Promise<BenchConfig> {
@@ -58,12 +60,12 @@ export function registerCapacityCommands(program: Command): void {
     .option('--base-port <port>', 'first port a trial uses')
     .option('--pin', 'pin roles to cores (taskset)')
     .option('--no-capture', 'no tcpdump: SIPp delays')
+    .option('--topology <local|netns|file>', 'where each role runs (see bench --topology)')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const mode = o.mode as string;
       const target = o.target as string;
       if (mode !== 'centralized' && mode !== 'distributed') fail(`unknown mode "${mode}": use centralized or distributed`);
       if (target !== 'forkbench' && target !== 'kamailio') fail(`unknown target "${target}": use forkbench or kamailio`);
-      if (target === 'kamailio' && mode !== 'centralized') fail('kamailio runs only as a centralized proxy: use --mode centralized');
       // Every flag is checked before anything is written or started.
       const req: CapacityRequest = {
         target,
@@ -81,13 +83,15 @@ export function registerCapacityCommands(program: Command): void {
       const config = await baseConfig(out, [target], o as { pin?: boolean; capture?: boolean; basePort?: string; cpuBudget?: string });
       await mkdir(out, { recursive: true });
       const entry = { command: shellQuote(process.argv), startedAt: new Date().toISOString() };
+      const testbed = await openTestbed(o.topology as string | undefined, config);
       await recordCapacityRun(out, config, entry);
       await runCapacity(
         req,
         config,
         out,
         (s) => console.log(s),
-      );
+        testbed ? (point, ctx) => runPoint(point, { ...ctx, testbed }) : undefined,
+      ).finally(() => testbed?.close());
       await recordCapacityRun(out, config, { ...entry, endedAt: new Date().toISOString() });
     });
 
@@ -133,14 +137,18 @@ export function registerCapacityCommands(program: Command): void {
     .option('--targets <list>', 'forkbench,kamailio (without kamailio the forkbench/kamailio ratios print n/a)', 'forkbench,kamailio')
     .option('--base-port <port>', 'first port a point uses')
     .option('--cpu-budget <cores>', BUDGET_HELP)
-    .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string; cpuBudget?: string }) => {
+    .option('--topology <local|netns|file>', 'where each role runs (see bench --topology)')
+    .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string; cpuBudget?: string; topology?: string }) => {
       const targets = targetList(o.targets);
       const req = { out: o.out, calls: positiveNumber(o.calls, '--calls'), rate: positiveNumber(o.rate, '--rate'), targets };
       const base = await baseConfig(o.out, targets, o);
+      const testbed = await openTestbed(o.topology, { ...base, modes: ['centralized', 'distributed'] });
       const { lines } = await runPerf(req, base, {
+        testbed,
         argv: process.argv,
         onEvent: (e) => e.kind === 'point-done' && console.log(`  ${e.point.pointId}: ${e.row.status}, ${e.row.cpu_us_per_call} us/call, SER ${e.row.ser}`),
       });
+      await testbed?.close();
       console.log(lines.join('\n'));
     });
 }

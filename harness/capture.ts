@@ -17,6 +17,7 @@ export interface CaptureOptions {
   iface?: string; // default lo
   tcpdump?: string; // binary, default tcpdump (from PATH)
   startTimeoutMs?: number; // how long to wait for "listening on" (default 5000)
+  netns?: string; // capture inside this network namespace (the caller's netns host)
 }
 
 export interface TcpdumpStats {
@@ -148,7 +149,9 @@ export async function canCapture(tcpdump = 'tcpdump'): Promise<{ ok: boolean; re
 /** Starts tcpdump and resolves once it reports "listening on" (packets before that would be lost). */
 export async function startCapture(opts: CaptureOptions): Promise<Capture> {
   const timeoutMs = opts.startTimeoutMs ?? 5000;
-  const proc: TrackedChild = spawnTracked(opts.tcpdump ?? 'tcpdump', captureArgs(opts), { name: `tcpdump:${opts.port}` });
+  const bin = opts.tcpdump ?? 'tcpdump';
+  const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, bin, ...captureArgs(opts)]] : [bin, captureArgs(opts)];
+  const proc: TrackedChild = spawnTracked(cmd, argv, { name: `tcpdump:${opts.port}` });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -13,6 +13,8 @@ import { registerCapacityCommands } from './capacity-commands.js';
 import { fail } from './cli-fail.js';
 import { handleInterrupts } from './processes.js';
 import { registerFaultCommands } from './faults/commands.js';
+import { openTestbed } from './testbed.js';
+import { externalOptions, registerExternalCommands } from './external-commands.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nums = (v: string): number[] => list(v).map(Number);
@@ -40,6 +42,10 @@ interface BenchFlags {
   killForkNode?: string;
   resume?: boolean;
   json?: boolean;
+  topology?: string;
+  proxy?: string;
+  targetPid?: string;
+  targetMetrics?: string;
 }
 
 /** Flags as a partial config: only what was given, so the file and the defaults fill the rest. */
@@ -81,7 +87,7 @@ export function registerHarnessCommands(program: Command): void {
     .description('sweep modes x group sizes x call rates; one row per point in <out>/points.csv')
     .option('--config <file>', 'JSON sweep config (flags override it)')
     .option('--modes <list>', 'centralized,distributed')
-    .option('--targets <list>', 'forkbench,kamailio')
+    .option('--targets <list>', 'forkbench,kamailio,external (external: a proxy you run, see --proxy)')
     .option('--parse <list>', 'auto,full,lazy (auto: lazy for the distributed head, full for centralized)')
     .option('--group-sizes <list>', 'e.g. 2,8,32')
     .option('--rates <list>', 'calls per second, e.g. 20,50,100')
@@ -99,12 +105,19 @@ export function registerHarnessCommands(program: Command): void {
     .option('--out <dir>', 'results folder')
     .option('--pin', 'pin proxy/head, fork nodes and load generators to separate cores (taskset)')
     .option('--no-capture', 'no tcpdump: delays from SIPp (1 ms resolution)')
+    .option('--topology <local|netns|file>', 'where each role runs: local (default), netns (one network namespace per role, needs root) or a topology JSON file')
+    .option('--proxy <host:port>', 'target external: the SIP address of your proxy (see external-files)')
+    .option('--target-pid <pid>', 'target external: its CPU from this process (and children) on the host where "proxy" is placed')
+    .option('--target-metrics <url>', 'target external: its CPU from process_cpu_seconds_total at this Prometheus endpoint')
     .option('--resume', 'run only the points missing from <out>/points.csv')
     .option('--json', 'print each finished row as a JSON line')
     .action(async (flags: BenchFlags) => {
-      // A ConfigError or PreflightError ends the command through the CLI's one error path (exit 2).
+      // A ConfigError, PreflightError, TopologyError or ExternalTargetError ends the command through
+      // the CLI's one error path (exit 2).
       const config = await resolveBenchConfig(flags);
       await preflight(config);
+      const external = externalOptions(config.targets, flags);
+      const testbed = await openTestbed(flags.topology, config);
       const report = makeReporter({ json: flags.json ?? false, tty: process.stdout.isTTY === true, log: (s) => console.log(s), warn: (s) => console.error(s) });
       // Ctrl-C ends the current point (its processes stopped), keeps the finished ones, then exits 130.
       const interrupt = new AbortController();
@@ -113,7 +126,7 @@ export function registerHarnessCommands(program: Command): void {
         signal = sig;
         interrupt.abort();
       });
-      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, signal: interrupt.signal, onEvent: report });
+      const result = await runSweep({ config, resume: flags.resume ?? false, argv: process.argv, signal: interrupt.signal, onEvent: report, testbed, external }).finally(() => testbed?.close());
       off();
       if (result.interrupted) process.exit(signal === 'SIGINT' ? 130 : 143);
       if (result.completed === 0) console.log('nothing to run: every point is already in points.csv');
@@ -151,4 +164,5 @@ export function registerHarnessCommands(program: Command): void {
 
   registerCapacityCommands(program);
   registerFaultCommands(program);
+  registerExternalCommands(program);
 }

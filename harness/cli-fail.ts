@@ -1,9 +1,11 @@
 // How a forkbench command ends on bad input: one line naming the problem and the fix, exit code 2.
-// Commands throw (fail(), ConfigError, PreflightError, commander's own parse errors); the CLI entry
+// Commands throw (fail(), ConfigError, PreflightError, TopologyError, ExternalTargetError, commander's own parse errors); the CLI entry
 // point maps every one of them here, so there is a single error path.
 import { CommanderError } from 'commander';
 import { ConfigError } from './bench-config.js';
 import { PreflightError } from './preflight.js';
+import { TopologyError } from './topology.js';
+import { ExternalTargetError } from './external-target.js';
 
 /** Bad input found by a command (a flag value, a missing folder): exit 2 with this message. */
 export class UsageError extends Error {
@@ -23,6 +25,6 @@ export function usageExit(e: unknown, command = 'forkbench'): { code: number; li
     const message = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
     return { code: 2, line: `forkbench: ${message}; run ${command} --help for the flags` };
   }
-  if (e instanceof UsageError || e instanceof ConfigError || e instanceof PreflightError) return { code: 2, line: `forkbench: ${e.message.replace(/\s*\n\s*/g, ' ')}` };
+  if (e instanceof UsageError || e instanceof ConfigError || e instanceof PreflightError || e instanceof TopologyError || e instanceof ExternalTargetError) return { code: 2, line: `forkbench: ${e.message.replace(/\s*\n\s*/g, ' ')}` };
   return undefined;
 }

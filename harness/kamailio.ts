@@ -17,6 +17,10 @@ export interface KamailioOptions {
   workDir: string; // config, includes, pid file and runtime dir go here
   frInvTimerMs?: number; // tm no-answer timer, default 30 000
   children?: number; // UDP worker processes, default 2
+  /** A ready route[GROUP_LOOKUP] include and the branch count it needs, instead of one from groupsFile (the distributed head). */
+  render?: { include: string; maxBranches: number };
+  /** Run inside this network namespace (`ip netns exec`), for netns hosts. */
+  netns?: string;
 }
 
 export interface KamailioProcess {
@@ -138,10 +142,16 @@ export function kamailioTemplatePath(): string {
 
 /** Writes kamailio.cfg, params.cfg and groups.cfg into workDir; returns the kamailio.cfg path. */
 export async function writeKamailioConfig(opts: KamailioOptions): Promise<string> {
-  const groups = parseGroups(await readFile(opts.groupsFile, 'utf8'));
-  const maxGroupSize = Math.max(0, ...[...groups.values()].map((m) => m.length));
+  let include: string;
+  let maxGroupSize: number;
+  if (opts.render) {
+    ({ include, maxBranches: maxGroupSize } = opts.render);
+  } else {
+    const groups = parseGroups(await readFile(opts.groupsFile, 'utf8'));
+    maxGroupSize = Math.max(0, ...[...groups.values()].map((m) => m.length));
+    include = renderGroupsInclude(groups);
+  }
   const params = renderParamsInclude(opts, maxGroupSize);
-  const include = renderGroupsInclude(groups);
   await mkdir(opts.workDir, { recursive: true });
   const cfgPath = join(opts.workDir, 'kamailio.cfg');
   // Kamailio resolves import_file relative to the including file, so the includes sit beside the copy.
@@ -196,7 +206,9 @@ export function sipRequest(target: { host: string; port: number }, build: (local
       const m = /^SIP\/2\.0 (\d{3}) /.exec(buf.toString('latin1'));
       if (m && Number(m[1]) >= 200) finish(Number(m[1]));
     });
-    sock.bind(0, '127.0.0.1', () => {
+    // Loopback targets from loopback; others (a netns address) from any address: the reply goes to
+    // the packet's source (Kamailio adds received=), which must be routable to the target.
+    sock.bind(0, target.host.startsWith('127.') ? '127.0.0.1' : '0.0.0.0', () => {
       sock.send(build(sock.address().port), target.port, target.host);
     });
   });
@@ -247,7 +259,8 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioProc
     '-w', opts.workDir, // working dir (core files etc.)
   ];
   // Tracked: its own process group (workers included), stopped on harness SIGINT/SIGTERM/exit.
-  const child = spawnTracked(bin, args, { name: `kamailio ${opts.listen}`, cwd: opts.workDir, tailBytes: 8192 });
+  const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, bin, ...args]] : [bin, args];
+  const child = spawnTracked(cmd, argv, { name: `kamailio ${opts.listen}`, cwd: opts.workDir, tailBytes: 8192 });
   const mainPid = child.pid;
   let known: number[] = [mainPid]; // last seen tree, so stop() can check workers even if main died first
 

@@ -7,6 +7,7 @@ import type { PointRow } from './columns.js';
 import { mean } from './percentiles.js';
 import { readPoints } from './results-csv.js';
 import { runSweep, type SweepEvent } from './sweep.js';
+import type { Testbed } from './testbed.js';
 
 export interface PerfRequest {
   out: string;
@@ -55,10 +56,10 @@ export function perfSummary(rows: readonly PointRow[], rate: number, out: string
 }
 
 /** Runs (or resumes) the perf sweeps in req.out, writes perf.txt and returns its lines. */
-export async function runPerf(req: PerfRequest, base: BenchConfig, opts: { argv?: string[]; signal?: AbortSignal; onEvent?: (e: SweepEvent) => void } = {}): Promise<{ lines: string[]; interrupted: boolean }> {
+export async function runPerf(req: PerfRequest, base: BenchConfig, opts: { argv?: string[]; signal?: AbortSignal; onEvent?: (e: SweepEvent) => void; testbed?: Testbed } = {}): Promise<{ lines: string[]; interrupted: boolean }> {
   for (const s of perfSweeps(req)) {
     const config = validateConfig({ ...base, parse: ['auto'], ...s, calls: req.calls, out: req.out });
-    const r = await runSweep({ config, resume: true, argv: opts.argv, signal: opts.signal, onEvent: opts.onEvent });
+    const r = await runSweep({ config, resume: true, argv: opts.argv, signal: opts.signal, onEvent: opts.onEvent, testbed: opts.testbed });
     if (r.interrupted) return { lines: [], interrupted: true };
   }
   const lines = perfSummary(await readPoints(join(req.out, 'points.csv')), req.rate, req.out);

@@ -46,7 +46,7 @@ export interface PointMeasurements {
   /** The test bed (SIPp, tcpdump, harness) and the machine over the window. */
   testbed?: TestbedUsage;
   /** CPU over the window: the central process (proxy, head or Kamailio) and each fork node. */
-  cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[] };
+  cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[]; notMeasured?: string };
   /** The central proxy's counters at window start and end (none for Kamailio). */
   counters: { start?: MessageCounts; end?: MessageCounts };
   /** Fork nodes (0-based) killed by --kill-fork-node during the window: their CPU is left out. */
@@ -171,6 +171,12 @@ function fromSipp(row: PointInput, m: PointMeasurements, inWindow: (r: RttSample
 
 /** CPU columns; a central process with no sample makes the point fail (its CPU is the result). */
 function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): string | undefined {
+  if (m.cpu.notMeasured) {
+    // An external target with no CPU source: empty columns and a flag, never a guess.
+    row.flagged = 1;
+    row.flag_reason = row.flag_reason ? `${row.flag_reason}; ${m.cpu.notMeasured}` : m.cpu.notMeasured;
+    return undefined;
+  }
   const central = m.cpu.central;
   if (!central || !central.ok) return central ? central.error : 'no CPU sample';
   let nodesUs = 0;
@@ -190,7 +196,7 @@ function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): s
   row.total_cpu_pct = round(((central.cpuUs + nodesUs) / central.wallUs) * 100, 2);
   row.cpu_us_per_call = succeeded > 0 ? round(central.cpuUs / succeeded) : '';
   row.total_cpu_us_per_call = succeeded > 0 ? round((central.cpuUs + nodesUs) / succeeded) : '';
-  row.head_peak_rss_kb = central.peakRssKb;
+  row.head_peak_rss_kb = central.peakRssKb || ''; // 0: not known (an external target's CPU probe reads no memory)
   const t0 = m.throttle?.start;
   const t1 = m.throttle?.end;
   if (t0 && t1 && t1.nrPeriods > t0.nrPeriods) row.head_throttled_pct = round(((t1.nrThrottled - t0.nrThrottled) / (t1.nrPeriods - t0.nrPeriods)) * 100, 1);

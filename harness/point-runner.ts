@@ -3,7 +3,7 @@
 // builder (point-row.ts). Where the proxy runs is the target's business (targets/). Whatever
 // happens, every process started here is stopped before this returns.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { BenchConfig, SweepPoint } from './bench-config.js';
 import { captureBufferKib, startCapture, type Capture, type CaptureResult } from './capture.js';
 import { detectCgroups, type CgroupLayout } from './cgroup.js';
@@ -15,10 +15,14 @@ import { buildPointRow, type PointMeasurements } from './point-row.js';
 import { layoutPoint, portsOf } from './point-layout.js';
 import { portFree } from './processes.js';
 import type { PointInput } from './results-csv.js';
-import { startSipp, waitUntilUdpBound, type SippProcess } from './sipp.js';
+import { startSipp, waitUntilUdpBound, type SippOptions, type SippProcess } from './sipp.js';
 import { readSippRttFile, readSippStatFile } from './sipp-stats.js';
 import { targetFor, type Pinning, type ProxyTarget, type RunningTarget } from './targets/index.js';
 import { faultPlan, hasFaults, startPointFaults, writeFaultOutcome, type ActiveFaults } from './faults/point-faults.js';
+import { hostedTargetFor } from './targets/hosted.js';
+import { externalTarget, type ExternalOptions } from './targets/external.js';
+import { captureOn, placedGroupsJson, pointAddresses, startSippVia, waitUdpBoundOn, writePlacement, type Testbed } from './testbed.js';
+import { memberHost } from './topology.js';
 
 export interface PointContext {
   config: BenchConfig;
@@ -33,6 +37,10 @@ export interface PointContext {
   target?: ProxyTarget;
   /** Seconds past the calls' own duration before a caller counts as hung (default 45: Timer B is 32 s). */
   deadlineMarginS?: number;
+  /** --targets external: the proxy's address and where its CPU comes from. */
+  external?: ExternalOptions;
+  /** --topology netns | FILE: the hosts each role runs on; absent: everything local on 127.0.0.1. */
+  testbed?: Testbed;
 }
 
 interface Running {
@@ -89,7 +97,8 @@ async function stopAllOf(run: Running): Promise<CaptureResult | undefined> {
 let cgroupLayout: CgroupLayout | undefined;
 /** The target of a point, under the config's CPU budget when there is one (preflight checked cgroups). */
 function targetOf(point: SweepPoint, ctx: PointContext): ProxyTarget {
-  const inner = ctx.target ?? targetFor(point);
+  const bed = ctx.testbed;
+  const inner = ctx.target ?? (point.target === 'external' ? externalTarget(ctx.external, bed) : bed ? hostedTargetFor(point, bed) : targetFor(point));
   if (!(ctx.config.cpuBudget > 0)) return inner;
   if (!cgroupLayout) {
     const cg = detectCgroups();
@@ -100,12 +109,12 @@ function targetOf(point: SweepPoint, ctx: PointContext): ProxyTarget {
 }
 
 /** Resolves when the member's SIP port is bound; fails as soon as the member exits. */
-async function memberReady(m: SippProcess, port: number, pointDir: string): Promise<void> {
+async function memberReady(m: SippProcess, port: number, pointDir: string, bound: (port: number) => Promise<void> = (p) => waitUntilUdpBound(p, 10_000)): Promise<void> {
   const exited = m.done.then((exit) => {
     throw new PointError(`${m.name} exited at start (code ${exit.code}); see ${pointDir}/${m.name}*`);
   });
   exited.catch(() => undefined); // the race below may settle first
-  await Promise.race([waitUntilUdpBound(port, 10_000), exited]);
+  await Promise.race([bound(port), exited]);
 }
 
 /** Resolves with the caller's exit, or undefined when the deadline passes (or Ctrl-C comes) first. */
@@ -127,7 +136,13 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
   const timing = pointTiming(config, point.rate, ctx.deadlineMarginS);
   await mkdir(ctx.pointDir, { recursive: true });
   const groupsFile = join(ctx.pointDir, 'groups.json');
-  await writeFile(groupsFile, layout.groupsJson);
+  const bed = ctx.testbed;
+  const addrs = bed ? pointAddresses(bed.placement, point.groupSize, point.mode === 'distributed' ? point.forkNodes : 0) : undefined;
+  await writeFile(groupsFile, addrs ? placedGroupsJson(layout, addrs) : layout.groupsJson);
+  if (bed) await writePlacement(ctx.pointDir, bed, point.groupSize, point.mode === 'distributed' ? point.forkNodes : 0);
+  // SIPp on the host of its role (topology), or locally on 127.0.0.1.
+  const sipp = (role: 'caller' | number, o: SippOptions): SippProcess =>
+    bed ? startSippVia(bed, role === 'caller' ? bed.placement.caller : memberHost(bed.placement, role), o, basename(ctx.pointDir)) : startSipp(o);
 
   const { udp, tcp } = portsOf(layout);
   for (const p of udp) if (!(await portFree(p, 'udp'))) throw new PointError(`UDP port ${p} is in use: stop what holds it or pick another --base-port`);
@@ -147,14 +162,15 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     },
   };
   const run: Running = { members: [] };
+  let proxyPorts: number[] | undefined;
   trace(`${point.pointId}: start`);
   try {
     run.target = await targetOf(point, ctx).start({ point, layout, groupsFile, workDir: ctx.pointDir, relay180: config.relay180, pinning: ctx.pinning });
     const procs = run.target.processes;
     trace('proxies up');
     // Idle CPU of the central process: no call yet while the members start (at least 1 s).
-    const idle = new CpuWindow([{ pid: procs[0]!.pid, tree: procs[0]!.tree }]);
-    await idle.start();
+    const idle = procs[0] ? new CpuWindow([{ pid: procs[0].pid, tree: procs[0].tree }]) : undefined;
+    await idle?.start();
     const idleFrom = Date.now();
     const sippCommon = { outDir: ctx.pointDir, calls: timing.totalCalls, timeoutS: Math.ceil(timing.deadlineS), cpuList: ctx.pinning?.load };
     const plan = faultPlan(config);
@@ -163,22 +179,31 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     // headroom in -m, so members do not exit early (they are stopped after the caller anyway).
     const memberCalls = plan.loss ? timing.totalCalls * 2 : timing.totalCalls;
     layout.memberPorts.forEach((port, j) => {
-      run.members.push(startSipp({ ...sippCommon, calls: memberCalls, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
+      run.members.push(sipp(j, { ...sippCommon, calls: memberCalls, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
     });
-    // Every leg of the proxy under test (for its own delay), with a capture buffer sized for the rate.
-    const proxyPorts = [layout.proxyPort, ...(point.target === 'forkbench' ? layout.forkNodePorts : [])];
-    const packetsPerCall = 8 * point.groupSize + 8 * point.forkNodes + 12;
-    if (ctx.capture) {
-      run.capture = await startCapture({ file: join(ctx.pointDir, 'caller.pcap'), port: layout.callerPort, ports: proxyPorts, bufferKib: captureBufferKib(point.rate, packetsPerCall) });
+    const pcapFile = join(ctx.pointDir, 'caller.pcap');
+    // Every leg of the proxy under test (for its own delay); on a topology, the caller's leg only,
+    // captured at the caller's host.
+    proxyPorts = bed ? undefined : [layout.proxyPort, ...(point.target === 'forkbench' ? layout.forkNodePorts : [])];
+    if (ctx.capture && bed) {
+      run.capture = await captureOn(bed, pcapFile, layout.callerPort);
+    } else if (ctx.capture && proxyPorts) {
+      // A capture buffer sized for the rate.
+      const packetsPerCall = 8 * point.groupSize + 8 * point.forkNodes + 12;
+      run.capture = await startCapture({ file: pcapFile, port: layout.callerPort, ports: proxyPorts, bufferKib: captureBufferKib(point.rate, packetsPerCall) });
     }
-    await Promise.all(run.members.map((s, j) => memberReady(s, layout.memberPorts[j]!, ctx.pointDir)));
-    await sleep(Math.max(0, 1000 - (Date.now() - idleFrom)), ctx.signal);
-    const idleUse = (await idle.end()).get(procs[0]!.pid);
-    if (idleUse?.ok) m.idleCpuPct = idleUse.cpuPct;
+    await Promise.all(
+      run.members.map((s, j) => memberReady(s, layout.memberPorts[j]!, ctx.pointDir, bed ? (port) => waitUdpBoundOn(bed.host(memberHost(bed.placement, j)), port) : undefined)),
+    );
+    if (idle) {
+      await sleep(Math.max(0, 1000 - (Date.now() - idleFrom)), ctx.signal);
+      const idleUse = (await idle.end()).get(procs[0]!.pid);
+      if (idleUse?.ok) m.idleCpuPct = idleUse.cpuPct;
+    }
 
     trace('members and capture up');
     const startedMs = Date.now();
-    run.caller = startSipp({
+    run.caller = sipp('caller', {
       ...sippCommon,
       role: 'caller',
       localPort: layout.callerPort,
@@ -192,22 +217,27 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
 
     // The measured window: after the warm-up calls, for as long as the measured calls are being placed.
     await sleep(config.warmupS * 1000, ctx.signal);
+    const probe = run.target.cpuProbe;
     const cpu = new CpuWindow(procs.map((p) => ({ pid: p.pid, tree: p.tree })));
     // The test bed: every process the harness started that is not under test, and the harness.
     const testbed = new TestbedWindow([...run.members.map((s) => s.pid), run.caller.pid, ...(run.capture ? [run.capture.pid] : []), process.pid]);
-    await Promise.all([cpu.start(), testbed.start()]);
-    m.throttle = { start: run.target.budgetUsage?.(procs[0]!.pid) };
+    await Promise.all([probe ? probe.start() : cpu.start(), testbed.start()]);
+    const central = procs[0];
+    m.throttle = { start: central ? run.target.budgetUsage?.(central.pid) : undefined };
     const startUs = Date.now() * 1000;
     m.counters.start = await run.target.readCounters();
     await sleep((config.calls / point.rate) * 1000, ctx.signal);
-    const [usage, bed] = await Promise.all([cpu.end(), testbed.end()]);
-    m.testbed = bed;
-    m.throttle.end = run.target.budgetUsage?.(procs[0]!.pid);
+    const [usage, bedUse] = await Promise.all([probe ? undefined : cpu.end(), testbed.end()]);
+    const reading = probe ? await probe.end() : undefined;
+    m.testbed = bedUse;
+    m.throttle.end = central ? run.target.budgetUsage?.(central.pid) : undefined;
     const endUs = Date.now() * 1000;
     m.counters.end = await run.target.readCounters();
     if (ctx.signal?.aborted) throw new PointError('interrupted');
     m.window = { startUs, endUs };
-    m.cpu = { central: usage.get(procs[0]!.pid), forkNodes: procs.slice(1).map((p) => usage.get(p.pid)) };
+    if (usage) m.cpu = { central: usage.get(procs[0]!.pid), forkNodes: procs.slice(1).map((p) => usage.get(p.pid)) };
+    else if (reading?.measured) m.cpu = { central: { ok: true, pid: 0, pids: [], cpuUs: reading.cpuUs, wallUs: reading.wallUs, cpuPct: (reading.cpuUs / reading.wallUs) * 100, peakRssKb: 0, rssKb: 0 }, forkNodes: [] };
+    else m.cpu = { forkNodes: [], notMeasured: reading?.reason ?? 'target CPU not measured' };
     if (run.faults?.killed.size) m.killedForkNodes = [...run.faults.killed];
     // Raw material: the central proxy's counters at the end of the window.
     if (m.counters.end) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(m.counters.end, null, 1));

@@ -13,6 +13,8 @@ import { stopAll } from './processes.js';
 import { appendPoint, completedPointIds, type PointInput } from './results-csv.js';
 import { collectMeta, shellQuote, updateMeta, writeMeta, readMeta } from './run-meta.js';
 import type { Pinning } from './targets/index.js';
+import type { Testbed } from './testbed.js';
+import type { ExternalOptions } from './targets/external.js';
 
 export type SweepEvent =
   | { kind: 'start'; total: number; todo: number; skipped: number; captureNote?: string; etaS: number }
@@ -27,6 +29,10 @@ export interface SweepOptions {
   /** Aborting it (Ctrl-C) stops the current point; finished points stay in points.csv. */
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
+  /** --targets external: the proxy's address and CPU source. */
+  external?: ExternalOptions;
+  /** --topology netns | FILE (opened by the caller, which also closes it). */
+  testbed?: Testbed;
 }
 
 /** CPU lists for --pin: proxy/head alone on core 0, everything else on the other cores. */
@@ -72,6 +78,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     await writeMeta(out, await collectMeta({ config, argv: opts.argv, pinning: pinning ?? (config.pin ? 'requested, but fewer than 2 cores' : undefined) }));
   }
 
+  // Where each role runs (per point also in points/<id>/placement.json).
+  await updateMeta(out, { topology: opts.testbed ? opts.testbed.describe() : { source: 'local' } });
   const etaS = todo.reduce((s, p) => s + pointTiming(config, p.rate).sendS + 6, 0);
   opts.onEvent?.({ kind: 'start', total: all.length, todo: todo.length, skipped: all.length - todo.length, captureNote, etaS });
   let failed = 0;
@@ -81,7 +89,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     opts.onEvent?.({ kind: 'point-start', index: i + 1, total: todo.length, point });
     // A PointError (a port in use) propagates: the next point would fail the same way.
     const pointDir = join(out, 'points', pointDirName(point));
-    const row: PointInput = await runPoint(point, { config, pointDir, capture, pinning, signal: opts.signal });
+    const row: PointInput = await runPoint(point, { config, pointDir, capture, pinning, signal: opts.signal, testbed: opts.testbed, external: opts.external });
     if (opts.signal?.aborted && row.status !== 'ok') break; // an interrupted point is not a result
     await appendPoint(pointsFile, row);
     await appendFaultRow(out, pointDir, row);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what forkbench needs and is missing: npm packages, and Debian packages for the tools
-# given as arguments (sipp, tcpdump, kamailio, chromium, fonts). Without root it names the package.
+# given as arguments (sipp, tcpdump, kamailio, chromium, fonts, sshd, ip). Without root it names the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +11,14 @@ elif [ ! -f dist/cli/forkbench.js ]; then
   npm run build
 fi
 
-declare -A pkg_of=([sipp]=sip-tester [tcpdump]=tcpdump [kamailio]=kamailio [chromium]=chromium [fonts]=fonts-dejavu-core)
+declare -A pkg_of=([sipp]=sip-tester [tcpdump]=tcpdump [kamailio]=kamailio [chromium]=chromium [fonts]=fonts-dejavu-core [sshd]=openssh-server [ip]=iproute2)
 missing=()
 for tool in "$@"; do
   case "$tool" in
     fonts) [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=("${pkg_of[$tool]}") ;;
     kamailio) command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=("${pkg_of[$tool]}") ;;
+    sshd) [ -x /usr/sbin/sshd ] || missing+=("${pkg_of[$tool]}") ;; # the ssh-host test starts its own sshd
+    ip) command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=("${pkg_of[$tool]}") ;;
     *) command -v "$tool" >/dev/null || missing+=("${pkg_of[$tool]}") ;;
   esac
 done

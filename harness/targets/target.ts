@@ -6,6 +6,7 @@ import type { BenchConfig, SweepPoint } from '../bench-config.js';
 import type { PointLayout } from '../point-layout.js';
 import type { CgroupUsage } from '../cgroup.js';
 import type { ProxyCounters } from '../proxy-launcher.js';
+import type { TargetCpuProbe } from '../external-target.js';
 
 /** CPU lists for --pin (taskset -c): proxy/head, fork nodes, load generators. */
 export interface Pinning {
@@ -45,6 +46,8 @@ export interface RunningTarget {
   readonly processes: readonly MeasuredProcess[];
   /** Message counters of the central process; undefined when the target exposes none (Kamailio). */
   readCounters(): Promise<ProxyCounters | undefined>;
+  /** A target forkbench did not start: its CPU comes from this probe (a pid on a host, Prometheus, or none), not from `processes`. */
+  readonly cpuProbe?: TargetCpuProbe;
   /** Stops every process of the target; never throws. */
   stop(): Promise<void>;
   /** Under a CPU budget: the cgroup counters of a measured process (by pid); undefined otherwise. */

@@ -50,7 +50,7 @@ describe('bench config', () => {
   it('reports each problem in one line naming the fix', () => {
     const cases: [Partial<BenchConfig>, string][] = [
       [{ modes: ['central' as never] }, 'unknown mode "central": use centralized or distributed'],
-      [{ targets: ['asterisk' as never] }, 'unknown target "asterisk": use forkbench or kamailio'],
+      [{ targets: ['asterisk' as never] }, 'unknown target "asterisk": use forkbench, kamailio or external'],
       [{ parse: ['eager' as never] }, 'unknown parse mode "eager": use auto, full or lazy'],
       [{ modes: [] }, 'no modes given: give --modes with centralized or distributed'],
       [{ groupSizes: [2, 0] }, 'group size 0 is below 1: give sizes >= 1, e.g. --group-sizes 2,8,32'],
@@ -64,7 +64,6 @@ describe('bench config', () => {
       [{ relay180: 'some' as never }, 'unknown relay180 "some": use first or all'],
       [{ basePort: 80 }, 'base port 80 is outside 1024-60000: give --base-port in that range, e.g. --base-port 20000'],
       [{ out: ' ' }, 'output directory is empty: give --out DIR'],
-      [{ targets: ['kamailio'], modes: ['distributed'] }, 'target kamailio runs only as a centralized proxy: add centralized to --modes'],
     ];
     for (const [patch, msg] of cases) expect(errorOf(() => validateConfig(cfg(patch)))).toBe(msg);
     // fork nodes do not matter without the distributed mode
@@ -88,13 +87,14 @@ describe('bench config', () => {
   it('lists every sweep point with a stable id', () => {
     const c = cfg({ targets: ['forkbench', 'kamailio'], modes: ['centralized', 'distributed'], parse: ['full', 'lazy'], groupSizes: [2, 8], rates: [10, 0.5], repeat: 2, forkNodes: 3 });
     const pts = sweepPoints(c);
-    // forkbench: 2 modes x 2 parse x 2 N x 2 rates x 2 trials = 32; kamailio: centralized only, parse n/a: 8
-    expect(pts).toHaveLength(40);
-    expect(new Set(pts.map((p) => p.pointId)).size).toBe(40);
+    // forkbench: 2 modes x 2 parse x 2 N x 2 rates x 2 trials = 32; kamailio: 2 modes, parse n/a: 16
+    expect(pts).toHaveLength(48);
+    expect(new Set(pts.map((p) => p.pointId)).size).toBe(48);
     expect(pts[0]).toEqual({ pointId: 'forkbench/centralized/full/n2/r10/t1', target: 'forkbench', mode: 'centralized', parse: 'full', groupSize: 2, forkNodes: 0, rate: 10, trial: 1 });
     expect(pts[1].pointId).toBe('forkbench/centralized/full/n2/r10/t2');
     expect(pts.find((p) => p.mode === 'distributed')?.forkNodes).toBe(3);
-    expect(pts.filter((p) => p.target === 'kamailio').every((p) => p.parse === 'n/a' && p.mode === 'centralized')).toBe(true);
+    expect(pts.filter((p) => p.target === 'kamailio').every((p) => p.parse === 'n/a')).toBe(true);
+    expect(pts.find((p) => p.target === 'kamailio' && p.mode === 'distributed')?.forkNodes).toBe(3);
     expect(pts.some((p) => p.pointId === 'forkbench/distributed/lazy/n8/r0.5/t2')).toBe(true);
     expect(sweepPoints(c).map((p) => p.pointId)).toEqual(pts.map((p) => p.pointId)); // stable
 

@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { targetFor } from '../targets/index.js';
 import { forkbenchCentralized, forkbenchDistributed } from '../targets/forkbench.js';
-import { kamailioCentralized } from '../targets/kamailio.js';
+import { kamailioCentralized, kamailioDistributed } from '../targets/kamailio.js';
 
 describe('targetFor', () => {
   it('maps target and mode to one implementation', () => {
     expect(targetFor({ target: 'forkbench', mode: 'centralized' })).toBe(forkbenchCentralized);
     expect(targetFor({ target: 'forkbench', mode: 'distributed' })).toBe(forkbenchDistributed);
     expect(targetFor({ target: 'kamailio', mode: 'centralized' })).toBe(kamailioCentralized);
-    expect(() => targetFor({ target: 'kamailio', mode: 'distributed' })).toThrow(/Kamailio runs as a centralized proxy/);
+    expect(targetFor({ target: 'kamailio', mode: 'distributed' })).toBe(kamailioDistributed);
   });
 });
