@@ -204,7 +204,7 @@ function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): s
 }
 
 /** Terms of the comparison, and the test-bed guard: a bound test bed is flagged, never the proxy's failure. */
-function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number): void {
+function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number, windowS: number): void {
   if (m.testbed) {
     row.testbed_cpu_pct = round(m.testbed.testbedCpuPct, 1);
     row.machine_busy_pct = round(m.testbed.machineBusyPct, 1);
@@ -213,6 +213,7 @@ function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number
     machineBusyPct: m.testbed?.machineBusyPct,
     offeredRateCps: m.point.rate,
     achievedRateCps: Number.isFinite(achievedCps) ? achievedCps : undefined,
+    windowS,
     captureDropped: typeof row.capture_dropped === 'number' ? row.capture_dropped : undefined,
   });
   row.testbed_bound = bound ? 1 : 0;
@@ -251,7 +252,7 @@ export function buildPointRow(m: PointMeasurements): PointInput {
   row.ser = attempted > 0 ? round(succeeded / attempted, 4) : 0;
   row.achieved_rate_cps = round(attempted / windowS, 2);
   row.sipp_failed_calls = m.sippStats?.failedCalls ?? '';
-  guardColumns(row, m, attempted / windowS);
+  guardColumns(row, m, attempted / windowS, windowS);
 
   const cpuError = cpuColumns(row, m, succeeded);
   if (cpuError) {

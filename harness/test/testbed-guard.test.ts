@@ -19,6 +19,13 @@ describe('machine busy from /proc/stat', () => {
 });
 
 describe('testbedVerdict', () => {
+  it('a shortfall of one call in a short window is quantisation, not a slow caller', () => {
+    // 20 calls/s over 3 s: 58 attempts counted is 19.33 calls/s (< 97%) but only 2 calls short.
+    expect(testbedVerdict({ offeredRateCps: 20, achievedRateCps: 59 / 3, windowS: 3 })).toBeUndefined();
+    expect(testbedVerdict({ offeredRateCps: 20, achievedRateCps: 58 / 3, windowS: 3 })).toMatch(/^caller achieved 19.3 of 20/);
+    expect(testbedVerdict({ offeredRateCps: 100, achievedRateCps: 96.9, windowS: 10 })).toMatch(/^caller achieved 96.9 of 100/);
+  });
+
   it('binds above 90% machine busy, or below 97% of the offered rate achieved', () => {
     expect(testbedVerdict({ machineBusyPct: 90, offeredRateCps: 100, achievedRateCps: 97 })).toBeUndefined();
     expect(testbedVerdict({ machineBusyPct: 90.5, offeredRateCps: 100, achievedRateCps: 100 })).toBe('machine 91% busy (> 90%)');
