@@ -131,7 +131,6 @@ describe('bad values', () => {
     refused(await run(['capacity', '--group-size', '4', '--start-rate', 'abc']), /--start-rate "abc" must be a positive number/);
     refused(await run(['capacity', '--group-size', '4', '--mode', 'sideways']), /unknown mode "sideways": use centralized or distributed/);
     refused(await run(['capacity', '--group-size', '4', '--target', 'asterisk']), /unknown target "asterisk": use forkbench or kamailio/);
-    refused(await run(['capacity', '--group-size', '4', '--target', 'kamailio', '--mode', 'distributed']), /kamailio runs only as a centralized proxy: use --mode centralized/);
     refused(await run(['capacity-sweep', '--targets', 'forkbench,opensips']), /unknown target "opensips" in --targets: use forkbench and\/or kamailio/);
     refused(await run(['capacity-sweep', '--group-sizes', '2,x']), /--group-sizes "x" must be a positive number/);
     refused(await run(['perf', '--calls', '-5']), /--calls "-5" must be a positive number/);
