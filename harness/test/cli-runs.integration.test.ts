@@ -111,20 +111,23 @@ describe('forkbench capacity, tiny run', () => {
     const r = await run([process.execPath, CLI, ...args, '--no-capture', '--base-port', '26560', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 10 cps: pass \(SER 1, p95 setup \d+\.\d\d ms, cpu [\d.]+%\)$/);
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 10 cps: pass \(achieved [\d.]+, SER 1, p95 setup \d+\.\d\d ms, cpu [\d.]+%\)$/);
     expect(lines[1]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 20 cps: pass /);
-    expect(lines[2]).toMatch(/^capacity forkbench\/centralized N=2: 20 calls\/s \(proved by the trial at 20 cps: SER 1, p95 setup \d+\.\d\d ms\); /);
+    // The final rate is confirmed by one more trial before it is reported (issue 10).
+    expect(lines[2]).toMatch(/^ {2}confirm forkbench\/centralized N=2 at 20 cps: pass /);
+    expect(lines[3]).toMatch(/^capacity forkbench\/centralized N=2: 20 calls\/s \(proved by the trial at 20 cps: SER 1, p95 setup \d+\.\d\d ms\); maxRate 20 cps passed; confirmed at 20 cps$/);
     const csv = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe(CAPACITY_COLUMNS.join(','));
     expect(csv).toHaveLength(2);
     const row = Object.fromEntries(CAPACITY_COLUMNS.map((c, i) => [c, csv[1]!.split(',')[i]]));
-    expect(row).toMatchObject({ target: 'forkbench', mode: 'centralized', parse: 'full', group_size: '2', fork_nodes: '0', capacity_cps: '20', resolution_cps: '10', trial_calls: '20', proving_ser: '1', trials: '2' });
+    expect(row).toMatchObject({ target: 'forkbench', mode: 'centralized', parse: 'full', group_size: '2', fork_nodes: '0', capacity_cps: '20', resolution_cps: '10', trial_calls: '20', proving_ser: '1', trials: '3', stop_reason: 'max-rate', confirmed: '1' });
     expect(Number(row.proving_setup_p95_us)).toBeGreaterThan(0);
     const trials = await readPoints(join(out, 'capacity-trials.csv'));
     expect(trials.map((t) => [t.point_id, t.status])).toEqual([
       ['capacity/forkbench/centralized/full/n2/r10/t1', 'ok'],
       ['capacity/forkbench/centralized/full/n2/r20/t2', 'ok'],
+      ['capacity/forkbench/centralized/full/n2/r20/t3', 'ok'],
     ]);
     const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as { capacityRuns: { command: string; endedAt?: string }[] };
     expect(meta.capacityRuns).toHaveLength(1);
