@@ -248,7 +248,9 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
       m.error = ctx.signal?.aborted ? 'interrupted' : `caller did not finish within the ${Math.round(timing.deadlineS)} s deadline (hung SIPp killed)`;
     }
     trace('caller done');
-    await sleep(Math.min(2000, config.ringMs + config.holdMs + 500)); // last BYEs reach the members
+    // The last BYEs reach the members: each member exits once it has seen all its calls (-m), so
+    // wait for that, bounded (a member that missed a call would never exit by itself).
+    await Promise.race([Promise.all(run.members.map((s) => s.done)), sleep(Math.min(2000, config.ringMs + config.holdMs + 500))]);
     const captured = await stopAllOf(run);
     trace('all stopped');
 

@@ -104,6 +104,8 @@ describe('start-up line', () => {
     expect(line).toBe(
       `forkbench proxy: centralized, parse=full, relay-180=all, listening on udp:${HOST}:26600, 1 groups, metrics http://${HOST}:26601/metrics, pid ${c.child.pid}`,
     );
+    // It exits cleanly (code 0, not killed) on SIGTERM.
+    expect(await c.child.stop(3000, 'SIGTERM')).toMatchObject({ code: 0, signal: null });
   });
 
   it('prints the parse default of each role: lazy for the head, full for a fork node and the centralized proxy', async () => {
@@ -119,6 +121,8 @@ describe('start-up line', () => {
       expect(node.stdoutTail()).toMatch(/^forkbench fork-node: fork node, shard 1\/1, parse=full \(default\), relay-180=first, listening on udp:127\.0\.0\.1:26603, 1 groups, pid \d+\n$/);
       expect(head.stdoutTail()).toMatch(/^forkbench proxy: distributed head, 1 fork nodes \(127\.0\.0\.1:26603\), parse=lazy \(default\), relay-180=all, /);
       expect(central.stdoutTail()).toMatch(/^forkbench proxy: centralized, parse=full \(default\), /);
+      // ... and on SIGINT.
+      expect(await central.stop(3000, 'SIGINT')).toMatchObject({ code: 0, signal: null });
     } finally {
       await Promise.all([node.stop(), head.stop(), central.stop()]);
     }

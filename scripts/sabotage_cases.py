@@ -1,0 +1,28 @@
+# The behaviour each case removes, the test that must then fail (docs/tested-promises.md).
+# (id, file, old, new, test file, -t filter or '', needs build)
+CASES = [
+ ("ctrl-c-signal", "harness/cli-commands.ts", "signal: interrupt.signal, onEvent: report", "onEvent: report", "harness/test/bench-sweep.integration.test.ts", "Ctrl-C", True),
+ ("exit-override", "cli/forkbench.ts", "  .exitOverride()\n", "", "harness/test/cli-exit.test.ts", "unknown flag", True),
+ ("preflight-tcpdump", "harness/preflight.ts", "if (config.capture && !findTcpdump())", "if (false && !findTcpdump())", "harness/test/cli-exit.test.ts", "no tcpdump", True),
+ ("capacity-demands-kamailio", "harness/capacity-commands.ts", "const config = await baseConfig(out, [target], o", "const config = await baseConfig(out, [target, 'kamailio'], o", "harness/test/cli-exit.test.ts", "do not ask for Kamailio", True),
+ ("relay-180-first", "proxy/fork.ts", "if (this.ctx.config.relay180 === 'first' && this.relayedProvisional) return;", "", "proxy/test/group-calls.integration.test.ts", "relay-180", True),
+ ("every-2xx", "proxy/fork.ts", "  onSuccess(branch: InviteClientTx, res: SipMessage): void {\n    this.server.respond(forwardResponse(res), res.status);", "  onSuccess(branch: InviteClientTx, res: SipMessage): void {\n    if (!this.answered) this.server.respond(forwardResponse(res), res.status);", "proxy/test/proxy-process.integration.test.ts", "every 2xx", True),
+ ("405", "proxy/router.ts", "status: 405,", "status: 404,", "proxy/test/proxy-process.integration.test.ts", "405", True),
+ ("startup-default", "proxy/cli-commands.ts", "parseDefaulted ? ' (default)' : ''", "''", "proxy/test/proxy-process.integration.test.ts", "parse default", True),
+ ("metrics-rss", "proxy/metrics.ts", "    lines.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);\n", "", "proxy/test/proxy-process.integration.test.ts", "/metrics", True),
+ ("timer-c-cancel", "proxy/fork.ts", "    for (const b of this.branches) b.cancel();\n  }\n\n  private branchDone", "  }\n\n  private branchDone", "proxy/test/group-calls.integration.test.ts", "Timer C", True),
+ ("deadline", "harness/point-runner.ts", "ctx.signal))) {", "ctx.signal)) && false) {", "harness/test/point-runner.integration.test.ts", "", False),
+ ("fail-causes-timeout", "harness/point-row.ts", "if (s.unanswered > 0) causes.timeout = s.unanswered;", "", "harness/test/point-row.test.ts", "fail_causes", False),
+ ("flag-threshold", "harness/point-row.ts", "Math.max(2, 0.25 * pcapMeanMs)", "Math.max(20, 0.25 * pcapMeanMs)", "harness/test/point-row.test.ts", "flags", False),
+ ("no-root-fallback", "harness/sweep.ts", "    const can = await canCapture();", "    const can = { ok: true, reason: '' };", "harness/test/cli-runs.integration.test.ts", "without root", True),
+ ("pin", "harness/sweep.ts", "return { proxy: '0', forkNodes: rest, load: rest };", "return { proxy: rest, forkNodes: rest, load: rest };", "harness/test/cli-runs.integration.test.ts", "pin places", True),
+ ("json", "harness/progress.ts", "if (e.kind === 'point-done') opts.log(JSON.stringify(e.row));", "if (e.kind === 'point-done') opts.log(JSON.stringify(e.row, null, 1));", "harness/test/progress.test.ts", "JSON object", False),
+ ("capacity-csv-header", "harness/capacity-engine.ts", "const header = existsSync(file) ? '' : stringify([CAPACITY_COLUMNS as unknown as string[]]);", "const header = '';", "harness/test/cli-runs.integration.test.ts", "capacity", True),
+ ("trial-cannot-start", "harness/capacity-engine.ts", "  if (row.window_s === undefined) throw new Error(`trial at ${rate} cps could not run: ${row.error}`);\n", "", "harness/test/capacity-engine.test.ts", "cannot start", False),
+ ("font-message", "reports/render.ts", "install the Debian package fonts-dejavu-core", "install DejaVu", "reports/test/missing-font.test.ts", "", True),
+ ("ensure-deps-package", "scripts/ensure-deps.sh", '*) command -v "$tool" >/dev/null || missing+=("${pkg_of[$tool]}") ;;', '*) command -v "$tool" >/dev/null || missing+=("$tool") ;;', "harness/test/setup-scripts.test.ts", "", False),
+ ("meta-interrupted", "harness/sweep.ts", "...(interrupted ? { interruptedAt: endedAt, pointsDone: pointsInFile, pointsTotal: all.length, resumeCommand } : { interruptedAt: null, resumeCommand: null })", "", "harness/test/bench-sweep.integration.test.ts", "Ctrl-C", True),
+ ("members-cancel-caller", "proxy/fork.ts", "  cancelAll(): void {\n    for (const b of this.branches) b.cancel();", "  cancelAll(): void {\n    for (const b of this.branches.slice(1)) b.cancel();", "proxy/test/group-calls.integration.test.ts", "caller CANCEL", True),
+ ("kamailio-version-meta", "harness/run-meta.ts", "    kamailioVersion: kamailio,\n", "    kamailioVersion: null,\n", "harness/test/run-meta.test.ts", "", True),
+ ("usage-exit-2", "harness/cli-fail.ts", "return { code: 2, line: `forkbench: ${message}; run ${command} --help for the flags` };", "return { code: 1, line: `forkbench: ${message}; run ${command} --help for the flags` };", "harness/test/cli-exit.test.ts", "a flag without", True),
+]
