@@ -46,6 +46,15 @@ async function counters(): Promise<MetricsSnapshot> {
 
 const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Wait (bounded) until `cond` holds: positive checks do not depend on how loaded the machine is. */
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await settle(10);
+  }
+}
+
 function send(from: Listener, text: string): void {
   from.socket.send(Buffer.from(text, 'latin1'), PROXY.port, PROXY.host);
 }
@@ -102,6 +111,7 @@ describe('no open relay', () => {
   ])('%s: 403, nothing reaches the victim or the members', async (_name, method, uri, route) => {
     const before = await counters();
     send(attacker, request({ method, uri, via: via(attacker, `r${method}${route?.length ?? 0}`), route }));
+    await until(() => attacker.got.length > 0);
     await settle();
     expect(victim.got).toEqual([]);
     expect(members.flatMap((m) => m.got)).toEqual([]);
@@ -114,7 +124,7 @@ describe('no open relay', () => {
   it('in-dialog: relays along a Route it recorded for that dialog, refuses a forged or borrowed one', async () => {
     // A real call attempt: the member sees our Record-Route with its dialog token.
     send(attacker, request({ method: 'INVITE', uri: `sip:m1@${PROXY.host}:${PROXY.port}`, via: via(attacker, 'dlg1'), callId: 'dialog-1@attacker' }));
-    await settle();
+    await until(() => members[0]!.got.some((t) => t.startsWith('INVITE')));
     const inv = members[0]!.got.find((t) => t.startsWith('INVITE'))!;
     const rr = /Record-Route: (<[^>]+>)/.exec(inv)![1]!;
     const bye = (callId: string, routeValue: string, uri: string, branch: string): string =>
@@ -125,6 +135,7 @@ describe('no open relay', () => {
     send(attacker, bye('other@attacker', rr, victimUri, 'f2')); // a token for another dialog
     send(attacker, bye('dialog-1@attacker', rr.replace(/ftok=(.)/, (_m, c: string) => `ftok=${c === 'A' ? 'B' : 'A'}`), victimUri, 'f3')); // tampered
     send(attacker, request({ method: 'ACK', uri: victimUri, via: via(attacker, 'f4'), toTag: 'm1', callId: 'other@attacker', route: rr }));
+    await until(async () => (await counters()).relayRejected - before.relayRejected === 4);
     await settle();
     expect(victim.got).toEqual([]);
     expect(attacker.got.filter((t) => t.startsWith('SIP/2.0 403'))).toHaveLength(3);
@@ -134,7 +145,7 @@ describe('no open relay', () => {
     // The dialog's own BYE goes through, to its remote target.
     members[0]!.got.length = 0;
     send(attacker, bye('dialog-1@attacker', rr, `sip:m1@127.0.0.1:${MEMBERS[0]}`, 'ok1'));
-    await settle();
+    await until(() => members[0]!.got.some((t) => t.startsWith('BYE')));
     const byes = members[0]!.got.filter((t) => t.startsWith('BYE'));
     expect(byes.length).toBeGreaterThan(0); // retransmitted by Timer E until it times out: the member never answers
     expect(byes.every((t) => t.includes('Call-ID: dialog-1@attacker'))).toBe(true);
@@ -150,6 +161,7 @@ describe('no reflection', () => {
       `Via: SIP/2.0/UDP ${VICTIM.host}:${VICTIM.port};branch=z9hG4bKvictim\r\n` +
       `From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: stray@attacker\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
     for (let i = 0; i < 5; i++) send(attacker, stray);
+    await until(async () => ((await counters()).dropped['stray-2xx'] ?? 0) - (before.dropped['stray-2xx'] ?? 0) === 5);
     await settle();
     expect(victim.got).toEqual([]);
     expect(attacker.got).toEqual([]);
@@ -159,6 +171,12 @@ describe('no reflection', () => {
 });
 
 describe('no amplification', () => {
+  // Start from empty tables (the in-dialog test leaves a BYE transaction until its Timer F).
+  beforeEach(async () => until(async () => {
+    const c = await counters();
+    return c.transactionTable === 0 && c.timersPending === 0;
+  }));
+
   it.each([
     ['404 (unknown user)', `sip:nobody@${PROXY.host}:${PROXY.port}`, undefined, 404],
     ['403 (preloaded Route)', `sip:victim@10.0.0.1`, `<sip:${PROXY.host}:${PROXY.port};lr>`, 403],
@@ -167,6 +185,7 @@ describe('no amplification', () => {
     let text = request({ method: 'INVITE', uri, via: `${VICTIM.host}:${VICTIM.port};branch=z9hG4bKamp${status}`, route, callId: `amp-${status}` });
     if (status === 400) text = text.replace('Max-Forwards: 70', 'Max-Forwards: lots');
     send(spoofed, text); // source 127.0.0.2, Via names the victim's port
+    await until(() => victim.got.length > 0);
     await settle(64 * T1 + 400); // the whole window in which Timer G would have retransmitted
     expect(victim.got.map(statusOf)).toEqual([status]);
     const c = await counters();
@@ -187,7 +206,7 @@ describe('no amplification', () => {
 
   it('methods an attacker invents count under one "other" label', async () => {
     for (let i = 0; i < 50; i++) send(attacker, request({ method: `X${i}FOO`, uri: `sip:nobody@${PROXY.host}:${PROXY.port}`, via: via(attacker, `m${i}`) }));
-    await settle();
+    await until(() => attacker.got.length === 50);
     const c = await counters();
     expect(c.received.other).toBe(50);
     expect(Object.keys(c.received).filter((k) => k.startsWith('X'))).toEqual([]);
