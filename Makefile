@@ -11,7 +11,7 @@ build: setup
 	@npm run -s build
 
 test:
-	@scripts/ensure-deps.sh sipp tcpdump kamailio chromium fonts sshd ip
+	@scripts/ensure-deps.sh sipp tcpdump kamailio chromium fonts sshd ip nft
 	@npm run -s build
 	@npx vitest run
 

@@ -11,13 +11,14 @@ elif [ ! -f dist/cli/forkbench.js ]; then
   npm run build
 fi
 
-declare -A pkg_of=([sipp]=sip-tester [tcpdump]=tcpdump [kamailio]=kamailio [chromium]=chromium [fonts]=fonts-dejavu-core [sshd]=openssh-server [ip]=iproute2)
+declare -A pkg_of=([sipp]=sip-tester [tcpdump]=tcpdump [kamailio]=kamailio [chromium]=chromium [fonts]=fonts-dejavu-core [sshd]=openssh-server [ip]=iproute2 [nft]=nftables)
 missing=()
 for tool in "$@"; do
   case "$tool" in
     fonts) [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=("${pkg_of[$tool]}") ;;
     kamailio) command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=("${pkg_of[$tool]}") ;;
     sshd) [ -x /usr/sbin/sshd ] || missing+=("${pkg_of[$tool]}") ;; # the ssh-host test starts its own sshd
+    nft) command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=("${pkg_of[$tool]}") ;; # --loss and its tests
     ip) command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=("${pkg_of[$tool]}") ;;
     *) command -v "$tool" >/dev/null || missing+=("${pkg_of[$tool]}") ;;
   esac
