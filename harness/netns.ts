@@ -17,6 +17,7 @@ import { execLocal, localProcess, type Host, type HostProcess, type HostSpawnOpt
 import { sampleCpu, type ProcSample } from './cpu-sampler.js';
 import { installShutdownHandlers } from './processes.js';
 import { BENCH_NET, inBenchNet, ipv4ToInt, intToIpv4, type NetnsHostSpec } from './topology.js';
+import { pidAlive } from './system.js';
 
 export const NETNS_PREFIX = 'fb';
 export const STATE_DIR = '/tmp/forkbench-netns';
@@ -60,15 +61,6 @@ function quiet(f: () => void): void {
     f();
   } catch {
     // already gone
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

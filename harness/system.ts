@@ -123,3 +123,13 @@ export async function processTree(root: number): Promise<number[]> {
   }
   return out;
 }
+
+/** Is a process with this pid alive (EPERM: alive, but not ours to signal)? */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

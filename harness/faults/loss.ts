@@ -5,6 +5,7 @@
 // the harness was SIGKILLed, by the next harness start (removeStaleTables).
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { pidAlive } from '../system.js';
 
 const execFileP = promisify(execFile);
 
@@ -96,15 +97,6 @@ async function nft(args: string[], input?: string): Promise<string> {
 export async function listOwnTables(): Promise<string[]> {
   const text = await nft(['list', 'tables', 'ip']);
   return [...text.matchAll(/^table ip (\S+)$/gm)].map((m) => m[1]!).filter((n) => n.startsWith(`${TABLE_PREFIX}_`));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes forkbench_<pid> tables whose harness is gone (a SIGKILLed run); a live run's are kept. */
