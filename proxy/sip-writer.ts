@@ -261,32 +261,3 @@ export function buildResponse(req: SipMessage, status: number, reason: string, t
   parts.push(RESPONSE_TRAILER);
   return join(parts);
 }
-
-/** What a client transaction keeps of the INVITE it sent, to build its CANCEL and ACK. */
-export interface SentInvite {
-  requestUri: string;
-  via: string;
-  invite: SipMessage;
-}
-
-/** A request on a branch's transaction: its Request-URI, Via (branch), From, Call-ID, CSeq number. */
-function branchRequest(method: 'CANCEL' | 'ACK', sent: SentInvite, toLine: string): Buffer {
-  const inv = sent.invite;
-  const out =
-    `${method} ${sent.requestUri} SIP/2.0\r\nVia: ${sent.via}\r\n` +
-    raw(inv, inv.spans.from) +
-    toLine +
-    raw(inv, inv.spans.callId) +
-    `CSeq: ${inv.cseq} ${method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
-  return Buffer.from(out, 'latin1');
-}
-
-/** CANCEL for a branch (RFC 3261 9.1): the To of the INVITE. */
-export function buildCancel(sent: SentInvite): Buffer {
-  return branchRequest('CANCEL', sent, raw(sent.invite, sent.invite.spans.to));
-}
-
-/** ACK for a non-2xx final response on a branch (RFC 3261 17.1.1.3): the To of the response. */
-export function buildAckForFailure(sent: SentInvite, response: SipMessage): Buffer {
-  return branchRequest('ACK', sent, raw(response, response.spans.to));
-}
