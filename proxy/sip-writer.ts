@@ -1,8 +1,8 @@
 // Building outgoing SIP messages. The lazy path splices the received bytes: it writes only the
 // lines it changes (start line, our Via, Record-Route, Max-Forwards, the Route it consumes) and
 // copies every other byte untouched. The full path serialises the message again from its parsed
-// header list, as a general-purpose stack does. Locally generated messages (100, 4xx, CANCEL, ACK)
-// copy the raw From/To/Call-ID lines of the request they answer.
+// header list, as a general-purpose stack does. Locally generated responses (100, 4xx...) copy the
+// raw From/To/Call-ID lines of the request they answer (CANCEL and ACK: branch-requests.ts).
 import type { SipMessage, Span } from './sip-message.js';
 
 export interface RequestEdits {
