@@ -111,6 +111,7 @@ export function overloadTarget(mode: Mode, maxTransactions?: number): ProxyTarge
           groupsFile: s.groupsFile,
           parse: point.parse === 'lazy' ? 'lazy' : 'full',
           forkNodePorts: layout.forkNodePorts,
+          relay180: s.relay180, // the same policy as every other forking proxy under test (issue 10)
           cpuList: s.pinning?.proxy,
           extraArgs,
         });

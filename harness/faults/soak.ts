@@ -5,7 +5,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import type { Mode } from '../bench-config.js';
+import { DEFAULT_CONFIG, type Mode } from '../bench-config.js';
 import { layoutPoint, portsOf } from '../point-layout.js';
 import { portFree } from '../processes.js';
 import { launchProxy, type ProxyProcess } from '../proxy-launcher.js';
@@ -94,11 +94,11 @@ export async function runSoak(o: SoakOptions, log: (s: string) => void = () => u
     const parse = o.mode === 'distributed' ? 'lazy' : 'full';
     for (let i = 0; i < forkNodes; i++) {
       proxies.push(
-        await launchProxy({ role: 'fork-node', port: layout.forkNodePorts[i]!, metricsPort: layout.forkNodeMetricsPorts[i]!, groupsFile, parse: 'full', shard: `${i + 1}/${forkNodes}`, extraArgs: o.proxyArgs }),
+        await launchProxy({ role: 'fork-node', port: layout.forkNodePorts[i]!, metricsPort: layout.forkNodeMetricsPorts[i]!, groupsFile, parse: 'full', shard: `${i + 1}/${forkNodes}`, relay180: DEFAULT_CONFIG.relay180, extraArgs: o.proxyArgs }),
       );
     }
     proxies.unshift(
-      await launchProxy({ role: o.mode === 'distributed' ? 'head' : 'centralized', port: layout.proxyPort, metricsPort: layout.metricsPort, groupsFile, parse, forkNodePorts: layout.forkNodePorts, extraArgs: o.proxyArgs }),
+      await launchProxy({ role: o.mode === 'distributed' ? 'head' : 'centralized', port: layout.proxyPort, metricsPort: layout.metricsPort, groupsFile, parse, forkNodePorts: layout.forkNodePorts, relay180: DEFAULT_CONFIG.relay180, extraArgs: o.proxyArgs }),
     );
     const timeoutS = Math.ceil(deadlineMs / 1000);
     layout.memberPorts.forEach((port, j) => {
