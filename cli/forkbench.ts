@@ -1,9 +1,9 @@
 // forkbench's command line: parses nothing itself, each part registers its own subcommands. Every
-// command ends on bad input the same way (harness/cli-fail.ts): one line, exit code 2.
+// command ends on bad input the same way (harness/commands/cli-fail.ts): one line, exit code 2.
 import { Command } from 'commander';
 import { registerProxyCommands } from '../proxy/cli-commands.js';
-import { registerHarnessCommands } from '../harness/cli-commands.js';
-import { usageExit } from '../harness/cli-fail.js';
+import { registerHarnessCommands } from '../harness/commands/cli-commands.js';
+import { usageExit } from '../harness/commands/cli-fail.js';
 import { registerReportCommands } from '../reports/cli-commands.js';
 import { readFileSync } from 'node:fs';
 

@@ -1,9 +1,9 @@
 // docs/scale-out.md's cost table: run from the repository root after npm run build (root, nothing else running).
 // Members' and caller's CPU per call next to the proxy's, N=8 and N=32, forkbench centralized, local.
-import { LocalHost } from '../dist/harness/host.js';
-import { startSippOn } from '../dist/harness/host-sipp.js';
-import { sampleCpu } from '../dist/harness/cpu-sampler.js';
-import { spawnTracked } from '../dist/harness/processes.js';
+import { LocalHost } from '../dist/harness/testbed/hosts/host.js';
+import { startSippOn } from '../dist/harness/testbed/load/host-sipp.js';
+import { sampleCpu } from '../dist/harness/measure/cpu-sampler.js';
+import { spawnTracked } from '../dist/harness/testbed/processes.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 const here = new LocalHost({ name: 'l', kind: 'local', address: '127.0.0.1', roles: [] });
 const sum = async (pids) => [...(await sampleCpu(pids)).values()].reduce((a, v) => a + (v.ok ? v.cpuUs : 0), 0);

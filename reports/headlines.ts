@@ -1,7 +1,7 @@
 // Headline sentences computed from a run's data; when data is missing they say so plainly.
 import type { Capacity, Point, RunData } from './load-run.js';
 import { primaryParse } from './plot-rows.js';
-import { median as medianOf } from '../harness/percentiles.js';
+import { median as medianOf } from '../harness/measure/percentiles.js';
 
 const median = (xs: readonly number[]): number | null => medianOf(xs) ?? null;
 const values = (rows: readonly Point[], col: 'cpu_us_per_call' | 'setup_p95_us' | 'msgs_per_call'): number[] =>

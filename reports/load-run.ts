@@ -1,5 +1,5 @@
 // Reads one results/<run>/ folder (points.csv, optional capacity.csv, optional meta.json) and validates it.
-// Deliberately independent of harness/results-csv.ts: the report must explain bad files itself.
+// Deliberately independent of harness/records/results-csv.ts: the report must explain bad files itself.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -11,7 +11,7 @@ import {
   SCHEMA_VERSION,
   type CapacityColumn,
   type PointColumn,
-} from '../harness/columns.js';
+} from '../harness/records/columns.js';
 import { ReportError } from './report-error.js';
 
 // Columns holding text; every other column is numeric (empty cell -> null).

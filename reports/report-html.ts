@@ -1,10 +1,10 @@
 // The self-contained report page: inline SVG figures, headlines, notes, run metadata and every point.
 // No scripts and no external resources, so it opens offline and from a file:// URL.
-import { POINT_COLUMNS } from '../harness/columns.js';
+import { POINT_COLUMNS } from '../harness/records/columns.js';
 import type { RunData } from './load-run.js';
 import type { RenderedFigure } from './build-figures.js';
 import { provenance } from './caption.js';
-import { marginalCost } from '../harness/marginal-cost.js';
+import { marginalCost } from '../harness/measure/marginal-cost.js';
 
 export const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -7,11 +7,11 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { defaultParse, pointId, type BenchConfig, type Mode, type SweepPoint } from '../bench-config.js';
-import type { PointContext } from '../point-runner.js';
-import { launchProxy, readCounters } from '../proxy-launcher.js';
-import type { PointInput } from '../results-csv.js';
-import type { ProxyTarget } from '../targets/index.js';
+import { defaultParse, pointId, type BenchConfig, type Mode, type SweepPoint } from '../plan/bench-config.js';
+import type { PointContext } from '../engine/point-runner.js';
+import { launchProxy, readCounters } from '../testbed/targets/proxy-launcher.js';
+import type { PointInput } from '../records/results-csv.js';
+import type { ProxyTarget } from '../testbed/targets/index.js';
 
 export interface OverloadRequest {
   mode: Mode;

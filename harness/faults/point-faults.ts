@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import type { PointLayout } from '../point-layout.js';
-import { readSippStatFile } from '../sipp-stats.js';
-import type { PointInput } from '../results-csv.js';
+import type { PointLayout } from '../plan/point-layout.js';
+import { readSippStatFile } from '../measure/sipp-stats.js';
+import type { PointInput } from '../records/results-csv.js';
 import { parseKillSpec, resolveKill, scheduleKill, type KillSpec, type ScheduledKill } from './kill-fork-node.js';
 import { installLoss, parseLossSpec, type InstalledLoss, type LossSpec } from './loss.js';
 

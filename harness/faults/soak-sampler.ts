@@ -2,8 +2,8 @@
 // and heap from the proxy's /metrics.json, calls so far from the caller's SIPp statistics. Reading
 // and arithmetic are split so the arithmetic (CPU share, RSS slope) is tested without processes.
 import { readFile } from 'node:fs/promises';
-import { clockTicksPerSecond, parseProcStat, parseProcStatusMem } from '../cpu-sampler.js';
-import { readSippStatFile } from '../sipp-stats.js';
+import { clockTicksPerSecond, parseProcStat, parseProcStatusMem } from '../measure/cpu-sampler.js';
+import { readSippStatFile } from '../measure/sipp-stats.js';
 
 export const SOAK_COLUMNS = [
   't_s', // seconds since the first call

@@ -5,12 +5,12 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { DEFAULT_CONFIG, type Mode } from '../bench-config.js';
-import { layoutPoint, portsOf } from '../point-layout.js';
-import { portFree } from '../processes.js';
-import { launchProxy, type ProxyProcess } from '../proxy-launcher.js';
-import { collectMeta, updateMeta, writeMeta } from '../run-meta.js';
-import { startSipp, waitUntilUdpBound, type SippProcess } from '../sipp.js';
+import { DEFAULT_CONFIG, type Mode } from '../plan/bench-config.js';
+import { layoutPoint, portsOf } from '../plan/point-layout.js';
+import { portFree } from '../testbed/processes.js';
+import { launchProxy, type ProxyProcess } from '../testbed/targets/proxy-launcher.js';
+import { collectMeta, updateMeta, writeMeta } from '../records/run-meta.js';
+import { startSipp, waitUntilUdpBound, type SippProcess } from '../testbed/load/sipp.js';
 import { SOAK_COLUMNS, SoakSampler, summarizeSoak, type SoakRow, type SoakSummary } from './soak-sampler.js';
 
 export interface SoakOptions {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile, mergeConfig, sweepPoints, validateConfig, type BenchConfig } from '../bench-config.js';
+import { ConfigError, DEFAULT_CONFIG, loadConfigFile, mergeConfig, sweepPoints, validateConfig, type BenchConfig } from '../plan/bench-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { POINT_COLUMNS } from '../columns.js';
-import { readPoints } from '../results-csv.js';
-import { packageRoot } from '../system.js';
+import { POINT_COLUMNS } from '../records/columns.js';
+import { readPoints } from '../records/results-csv.js';
+import { packageRoot } from '../testbed/system.js';
 
 const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const out = mkdtempSync(join(tmpdir(), 'forkbench-sweep-'));

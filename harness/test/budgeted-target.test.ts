@@ -4,10 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, validateConfig, mergeConfig, ConfigError } from '../bench-config.js';
-import { detectCgroups, liveCgroups, listForkbenchCgroups } from '../cgroup.js';
-import { underCpuBudget } from '../targets/budgeted.js';
-import type { MeasuredProcess, ProxyTarget, TargetStart } from '../targets/target.js';
+import { DEFAULT_CONFIG, validateConfig, mergeConfig, ConfigError } from '../plan/bench-config.js';
+import { detectCgroups, liveCgroups, listForkbenchCgroups } from '../testbed/cgroup.js';
+import { underCpuBudget } from '../testbed/targets/budgeted.js';
+import type { MeasuredProcess, ProxyTarget, TargetStart } from '../testbed/targets/target.js';
 
 const cg = detectCgroups();
 if (!cg.ok) throw new Error(`needs cgroups and root: ${cg.reason}`);

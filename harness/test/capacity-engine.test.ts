@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type SweepPoint } from '../bench-config.js';
-import { capacitySweepJobs, runCapacity, trialOutcome, type CapacityRequest, type TrialRunner } from '../capacity-engine.js';
-import { CAPACITY_COLUMNS } from '../columns.js';
-import { baseRow } from '../point-row.js';
-import { readPoints } from '../results-csv.js';
-import type { PointContext } from '../point-runner.js';
+import { DEFAULT_CONFIG, type SweepPoint } from '../plan/bench-config.js';
+import { capacitySweepJobs, runCapacity, trialOutcome, type CapacityRequest, type TrialRunner } from '../engine/capacity-engine.js';
+import { CAPACITY_COLUMNS } from '../records/columns.js';
+import { baseRow } from '../records/point-row.js';
+import { readPoints } from '../records/results-csv.js';
+import type { PointContext } from '../engine/point-runner.js';
 
 const req: CapacityRequest = { target: 'forkbench', mode: 'distributed', groupSize: 8, maxP95SetupMs: 200, minSer: 1, trialCalls: 50, startRate: 10, maxRate: 100, resolution: 5, maxTrials: 12 };
 const config = { ...DEFAULT_CONFIG, capture: false };

@@ -1,8 +1,8 @@
 // The capacity engine hands the search what the row says about the test bed and the achieved rate,
 // and picks the trial length by the convergence rules.
 import { describe, expect, it } from 'vitest';
-import { trialCallsAt, trialOutcome } from '../capacity-engine.js';
-import { baseRow } from '../point-row.js';
+import { trialCallsAt, trialOutcome } from '../engine/capacity-engine.js';
+import { baseRow } from '../records/point-row.js';
 
 const point = { pointId: 'p', target: 'forkbench', mode: 'centralized', parse: 'full', groupSize: 16, forkNodes: 0, rate: 40, trial: 1 } as const;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTrialLength, meetsCriterion, nextStepRate, searchCapacity, trialCallsFor, type CapacitySearchOptions, type TrialOutcome } from '../capacity-search.js';
+import { checkTrialLength, meetsCriterion, nextStepRate, searchCapacity, trialCallsFor, type CapacitySearchOptions, type TrialOutcome } from '../plan/capacity-search.js';
 
 const base: CapacitySearchOptions = {
   startRate: 10,

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureArgs, captureBufferKib, captureFilter, checkCaptureIntegrity, MAX_BUFFER_KIB, MIN_BUFFER_KIB } from '../capture.js';
-import { readPcap } from '../pcap.js';
+import { captureArgs, captureBufferKib, captureFilter, checkCaptureIntegrity, MAX_BUFFER_KIB, MIN_BUFFER_KIB } from '../measure/capture.js';
+import { readPcap } from '../measure/pcap.js';
 
 const REAL = readFileSync(join(__dirname, 'fixtures', 'centralized-n4.pcap'));
 const TCPDUMP_OK = { captured: 374, receivedByFilter: 748, droppedByKernel: 0 }; // what tcpdump printed for it

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canCapture, captureArgs, parseTcpdumpStats, startCapture, type Capture } from '../capture.js';
-import { LINKTYPE, readPcapFile } from '../pcap.js';
-import { stopAll } from '../processes.js';
-import { matchSipDelays, summarizeDelays } from '../sip-delays.js';
+import { canCapture, captureArgs, parseTcpdumpStats, startCapture, type Capture } from '../measure/capture.js';
+import { LINKTYPE, readPcapFile } from '../measure/pcap.js';
+import { stopAll } from '../testbed/processes.js';
+import { matchSipDelays, summarizeDelays } from '../measure/sip-delays.js';
 import { sipRequest, sipResponse } from './sip-test-messages.js';
 
 const GAP_MS = 20;

@@ -17,7 +17,7 @@ import {
   quotaFor,
   withCpuBudget,
   type CgroupLayout,
-} from '../cgroup.js';
+} from '../testbed/cgroup.js';
 
 const support = detectCgroups();
 if (!support.ok) throw new Error(`these tests need cgroups and root: ${support.reason}`);
@@ -149,7 +149,7 @@ describe('cgroup lifecycle (real cgroups)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fb-cgroup-'));
     try {
       for (const f of ['cgroup', 'system', 'processes']) {
-        const src = readFileSync(resolve(__dirname, `../${f}.ts`), 'utf8');
+        const src = readFileSync(resolve(__dirname, `../testbed/${f}.ts`), 'utf8');
         const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
         writeFileSync(join(dir, `${f}.js`), out);
       }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findSipp, findTcpdump, packageRoot } from '../system.js';
+import { findSipp, findTcpdump, packageRoot } from '../testbed/system.js';
 
 const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const dir = mkdtempSync(join(tmpdir(), 'forkbench-cli-'));

@@ -6,9 +6,9 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CAPACITY_COLUMNS, POINT_COLUMNS } from '../columns.js';
-import { readPoints } from '../results-csv.js';
-import { packageRoot } from '../system.js';
+import { CAPACITY_COLUMNS, POINT_COLUMNS } from '../records/columns.js';
+import { readPoints } from '../records/results-csv.js';
+import { packageRoot } from '../testbed/system.js';
 
 const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const TINY = ['--modes', 'centralized', '--group-sizes', '2', '--rates', '20', '--calls', '20', '--warmup', '1'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareModes, compareRuns, formatTable } from '../compare.js';
-import type { PointRow } from '../columns.js';
+import { compareModes, compareRuns, formatTable } from '../records/compare.js';
+import type { PointRow } from '../records/columns.js';
 
 function row(mode: string, parse: string, n: number, rate: number, cpu: number, p95: number, trial = 1): PointRow {
   return {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { clockTicksPerSecond, CpuWindow, parseProcStat, parseProcStatusMem, sampleCpu } from '../cpu-sampler.js';
-import { processTree } from '../system.js';
-import { spawnTracked, stopAll, type TrackedChild } from '../processes.js';
+import { clockTicksPerSecond, CpuWindow, parseProcStat, parseProcStatusMem, sampleCpu } from '../measure/cpu-sampler.js';
+import { processTree } from '../testbed/system.js';
+import { spawnTracked, stopAll, type TrackedChild } from '../testbed/processes.js';
 
 // A child that prints "ready", waits for a line on stdin, then burns BURN_MS of CPU time (or just waits
 // when BURN_MS is 0), prints "done" and lingers so it can be sampled afterwards.

@@ -4,14 +4,14 @@
 // Ports 24100-24199 on 127.0.0.1.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readPoints } from '../results-csv.js';
-import { packageRoot } from '../system.js';
+import { readPoints } from '../records/results-csv.js';
+import { packageRoot } from '../testbed/system.js';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { checkKamailioConfig, optionsRequest, sipRequest } from '../kamailio.js';
-import { findKamailio } from '../system.js';
+import { checkKamailioConfig, optionsRequest, sipRequest } from '../testbed/targets/kamailio-launcher.js';
+import { findKamailio } from '../testbed/system.js';
 import {
   cpuColumns,
   metricsProbe,
@@ -23,12 +23,12 @@ import {
   pidProbe,
   processTreeOn,
   writeTargetFiles,
-} from '../external-target.js';
-import { LocalHost } from '../host.js';
-import { startSippOn, type HostSipp } from '../host-sipp.js';
-import { spawnTracked, type TrackedChild } from '../processes.js';
-import { readSippStatFile } from '../sipp-stats.js';
-import { sampleCpu } from '../cpu-sampler.js';
+} from '../testbed/targets/external-target.js';
+import { LocalHost } from '../testbed/hosts/host.js';
+import { startSippOn, type HostSipp } from '../testbed/load/host-sipp.js';
+import { spawnTracked, type TrackedChild } from '../testbed/processes.js';
+import { readSippStatFile } from '../measure/sipp-stats.js';
+import { sampleCpu } from '../measure/cpu-sampler.js';
 
 const HOST = '127.0.0.1';
 const here = new LocalHost({ name: 'local', kind: 'local', address: HOST, roles: [] });

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { listOwnTables, tableExists } from '../faults/loss.js';
-import { readPoints } from '../results-csv.js';
-import { packageRoot } from '../system.js';
+import { readPoints } from '../records/results-csv.js';
+import { packageRoot } from '../testbed/system.js';
 
 const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const asRoot = process.getuid?.() === 0;

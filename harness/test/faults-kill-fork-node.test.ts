@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCallRig } from '../../proxy/test/group-call-rig.js';
-import { startCapture } from '../capture.js';
+import { startCapture } from '../measure/capture.js';
 import { parseKillSpec, resolveKill, scheduleKill, KillSpecError } from '../faults/kill-fork-node.js';
-import { readPcapFile } from '../pcap.js';
-import { matchSipDelays, summarizeDelays } from '../sip-delays.js';
+import { readPcapFile } from '../measure/pcap.js';
+import { matchSipDelays, summarizeDelays } from '../measure/sip-delays.js';
 
 describe('parseKillSpec / resolveKill', () => {
   it('reads seconds, a share of the calling time, and an optional node', () => {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCallRig } from '../../proxy/test/group-call-rig.js';
 import { installLoss, tableExists, type InstalledLoss } from '../faults/loss.js';
-import { readSippStatFile } from '../sipp-stats.js';
+import { readSippStatFile } from '../measure/sipp-stats.js';
 import { join } from 'node:path';
 
 let rig: GroupCallRig | undefined;

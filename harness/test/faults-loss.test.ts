@@ -7,7 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { installLoss, listOwnTables, lossRuleset, lossUnavailable, parseLossSpec, removeStaleTables, tableExists, tableName, LossError } from '../faults/loss.js';
-import { packageRoot } from '../system.js';
+import { packageRoot } from '../testbed/system.js';
 
 const asRoot = process.getuid?.() === 0;
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { OVERLOAD_COLUMNS, overloadRow, formatOverloadTable } from '../faults/overload.js';
-import type { PointInput } from '../results-csv.js';
-import { packageRoot } from '../system.js';
+import type { PointInput } from '../records/results-csv.js';
+import { packageRoot } from '../testbed/system.js';
 
 const point = (o: Partial<PointInput>): PointInput => ({ point_id: 'x', offered_rate_cps: 100, achieved_rate_cps: 100, window_s: 10, calls_succeeded: 900, calls_failed: 100, fail_causes: '503:80;timeout:20', ser: 0.9, status: 'ok', flagged: 0, flag_reason: '', ...o }) as PointInput;
 

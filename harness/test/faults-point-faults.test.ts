@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SweepPoint } from '../bench-config.js';
-import { validateConfig, mergeConfig, DEFAULT_CONFIG, ConfigError } from '../bench-config.js';
-import type { WindowSample } from '../cpu-sampler.js';
+import type { SweepPoint } from '../plan/bench-config.js';
+import { validateConfig, mergeConfig, DEFAULT_CONFIG, ConfigError } from '../plan/bench-config.js';
+import type { WindowSample } from '../measure/cpu-sampler.js';
 import { appendFaultRow, faultPlan, FAULT_COLUMNS, hasFaults, writeFaultOutcome } from '../faults/point-faults.js';
-import { buildPointRow } from '../point-row.js';
-import type { PointInput } from '../results-csv.js';
+import { buildPointRow } from '../records/point-row.js';
+import type { PointInput } from '../records/results-csv.js';
 
 describe('faultPlan and the config', () => {
   it('no faults by default; --loss and --kill-fork-node parsed', () => {

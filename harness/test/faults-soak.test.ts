@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuPct, slope, SOAK_COLUMNS, summarizeSoak, type SoakRow } from '../faults/soak-sampler.js';
 import { readSoakCsv } from '../faults/soak-figure.js';
 import { validateSoak, SOAK_DEFAULTS, SoakError } from '../faults/soak.js';
-import { packageRoot } from '../system.js';
+import { packageRoot } from '../testbed/system.js';
 
 const row = (t: number, phase: 'calls' | 'drain', rss: number, table = 5): SoakRow =>
   ({ ...Object.fromEntries(SOAK_COLUMNS.map((c) => [c, 0])), t_s: t, phase, rss_kb: rss, heap_used_kb: rss / 4, transaction_table: table, active_transactions: table ? 1 : 0, forks_active: 0 }) as SoakRow;

@@ -6,12 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkKamailioConfig, parseGroups, writeKamailioConfig } from '../kamailio.js';
-import { kamailioShard, renderHeadInclude, shardGroups, startDistributedKamailio, writeShardFiles } from '../kamailio-distributed.js';
+import { checkKamailioConfig, parseGroups, writeKamailioConfig } from '../testbed/targets/kamailio-launcher.js';
+import { kamailioShard, renderHeadInclude, shardGroups, startDistributedKamailio, writeShardFiles } from '../testbed/targets/kamailio-distributed.js';
 import { parseGroups as proxyParseGroups, shardOf } from '../../proxy/groups.js';
-import { LocalHost } from '../host.js';
-import { startSippOn, type HostSipp } from '../host-sipp.js';
-import { readSippStatFile } from '../sipp-stats.js';
+import { LocalHost } from '../testbed/hosts/host.js';
+import { startSippOn, type HostSipp } from '../testbed/load/host-sipp.js';
+import { readSippStatFile } from '../measure/sipp-stats.js';
 
 const HOST = '127.0.0.1';
 const cleanups: (() => Promise<unknown>)[] = [];

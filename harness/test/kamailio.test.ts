@@ -17,10 +17,10 @@ import {
   startKamailio,
   writeKamailioConfig,
   type KamailioProcess,
-} from '../kamailio.js';
-import { spawnTracked, type TrackedChild } from '../processes.js';
-import { findKamailio, kamailioVersion, processTree } from '../system.js';
-import { waitUntilUdpBound } from '../sipp.js';
+} from '../testbed/targets/kamailio-launcher.js';
+import { spawnTracked, type TrackedChild } from '../testbed/processes.js';
+import { findKamailio, kamailioVersion, processTree } from '../testbed/system.js';
+import { waitUntilUdpBound } from '../testbed/load/sipp.js';
 
 const HOST = '127.0.0.1';
 const SCENARIOS = fileURLToPath(new URL('../../scenarios/', import.meta.url));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PointRow } from '../columns.js';
-import { formatMarginal, marginalCosts } from '../compare.js';
-import { linearFit, marginalCost } from '../marginal-cost.js';
+import type { PointRow } from '../records/columns.js';
+import { formatMarginal, marginalCosts } from '../records/compare.js';
+import { linearFit, marginalCost } from '../measure/marginal-cost.js';
 
 describe('linearFit', () => {
   it('recovers an exact line, and gives the slope standard error of a noisy one', () => {

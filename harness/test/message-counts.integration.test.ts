@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { launchProxy, readCounters, type ProxyProcess } from '../proxy-launcher.js';
-import { totalMessages } from '../point-row.js';
-import { stopAll } from '../processes.js';
-import { startSipp, type SippProcess } from '../sipp.js';
+import { launchProxy, readCounters, type ProxyProcess } from '../testbed/targets/proxy-launcher.js';
+import { totalMessages } from '../records/point-row.js';
+import { stopAll } from '../testbed/processes.js';
+import { startSipp, type SippProcess } from '../testbed/load/sipp.js';
 
 const BASE = 41100;
 const N = 4;

@@ -1,6 +1,6 @@
 // Fixture for netns.test.ts: owns a lab with a process in one namespace, then waits to be
 // interrupted (SIGINT) or killed (SIGKILL). Runs from dist/ (the test builds nothing: `make test` does).
-import { NetnsLab } from '../../dist/harness/netns.js';
+import { NetnsLab } from '../../dist/harness/testbed/hosts/netns.js';
 
 const lab = await NetnsLab.create([
   { name: 'p', kind: 'netns', address: '198.18.204.2', roles: [] },

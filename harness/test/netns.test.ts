@@ -7,8 +7,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NetnsLab, STATE_DIR, cleanupLeftovers, labResources } from '../netns.js';
-import type { NetnsHostSpec } from '../topology.js';
+import { NetnsLab, STATE_DIR, cleanupLeftovers, labResources } from '../testbed/hosts/netns.js';
+import type { NetnsHostSpec } from '../testbed/hosts/topology.js';
 
 const ECHO = `const d=require('dgram');const s=d.createSocket('udp4');s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo:'),m]),r.port,r.address));s.bind(24300,process.argv[1],()=>console.log('ready'));`;
 const SEND = `const d=require('dgram');const s=d.createSocket('udp4');s.on('message',m=>{console.log(m.toString());process.exit(0)});s.send('hi',24300,process.argv[1]);setTimeout(()=>process.exit(3),1000);`;

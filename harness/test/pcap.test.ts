@@ -1,7 +1,7 @@
 // The pcap reader on synthetic files, one per link type and header variant. A real tcpdump file is
 // read in capture.test.ts.
 import { describe, expect, it } from 'vitest';
-import { LINKTYPE, PcapFormatError, readPcap } from '../pcap.js';
+import { LINKTYPE, PcapFormatError, readPcap } from '../measure/pcap.js';
 
 interface Rec {
   sec: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { max, mean, min, percentile, summarize } from '../percentiles.js';
+import { max, mean, min, percentile, summarize } from '../measure/percentiles.js';
 
 describe('percentiles (nearest rank)', () => {
   const xs = [40, 15, 50, 35, 20]; // unsorted on purpose; sorted: 15 20 35 40 50

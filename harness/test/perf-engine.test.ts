@@ -1,7 +1,7 @@
 // make perf's summary from points.csv rows, and which sweeps it runs.
 import { describe, expect, it } from 'vitest';
-import { POINT_COLUMNS, type PointRow } from '../columns.js';
-import { perfSummary, perfSweeps } from '../perf-engine.js';
+import { POINT_COLUMNS, type PointRow } from '../records/columns.js';
+import { perfSummary, perfSweeps } from '../engine/perf-engine.js';
 
 const row = (target: string, mode: string, parse: string, n: number, rate: number, cpu: number, status = 'ok'): PointRow => {
   const r = Object.fromEntries(POINT_COLUMNS.map((c) => [c, ''])) as PointRow;

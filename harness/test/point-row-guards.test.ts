@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SweepPoint } from '../bench-config.js';
-import type { WindowSample } from '../cpu-sampler.js';
-import { readPcap } from '../pcap.js';
-import { buildPointRow, type PointMeasurements } from '../point-row.js';
+import type { SweepPoint } from '../plan/bench-config.js';
+import type { WindowSample } from '../measure/cpu-sampler.js';
+import { readPcap } from '../measure/pcap.js';
+import { buildPointRow, type PointMeasurements } from '../records/point-row.js';
 
 const cpu = (cpuUs: number, wallUs: number): WindowSample => ({ ok: true, pid: 1, pids: [1], cpuUs, wallUs, cpuPct: (cpuUs / wallUs) * 100, peakRssKb: 1, rssKb: 1 });
 const { packets, stats } = readPcap(readFileSync(join(__dirname, 'fixtures', 'centralized-n4.pcap')));

@@ -1,11 +1,11 @@
 // The pure row builder: every column of points.csv from hand-made raw measurements.
 import { describe, expect, it } from 'vitest';
-import type { SweepPoint } from '../bench-config.js';
-import { POINT_COLUMNS } from '../columns.js';
-import type { WindowSample } from '../cpu-sampler.js';
-import type { UdpPacket } from '../pcap.js';
-import { baseRow, buildPointRow, totalMessages, type PointMeasurements } from '../point-row.js';
-import type { RttSample } from '../sipp-stats.js';
+import type { SweepPoint } from '../plan/bench-config.js';
+import { POINT_COLUMNS } from '../records/columns.js';
+import type { WindowSample } from '../measure/cpu-sampler.js';
+import type { UdpPacket } from '../measure/pcap.js';
+import { baseRow, buildPointRow, totalMessages, type PointMeasurements } from '../records/point-row.js';
+import type { RttSample } from '../measure/sipp-stats.js';
 import { sipRequest, sipResponse } from './sip-test-messages.js';
 
 // 3 calls in a 5 s window: offered 0.6 calls/s, so the caller achieves the offered rate (test-bed guard).

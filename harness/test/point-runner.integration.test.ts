@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type SweepPoint } from '../bench-config.js';
-import { pointTiming, runPoint } from '../point-runner.js';
-import type { ProxyTarget } from '../targets/index.js';
+import { DEFAULT_CONFIG, type SweepPoint } from '../plan/bench-config.js';
+import { pointTiming, runPoint } from '../engine/point-runner.js';
+import type { ProxyTarget } from '../testbed/targets/index.js';
 
 /** Processes whose command line names `dir` (SIPp runs with its files there); pgrep missing fails. */
 function running(dir: string): string {

@@ -1,8 +1,8 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { portFree, shutdownOnSignal, spawnTracked, stopAll, supervisor } from '../processes.js';
-import { processTree } from '../system.js';
+import { portFree, shutdownOnSignal, spawnTracked, stopAll, supervisor } from '../testbed/processes.js';
+import { processTree } from '../testbed/system.js';
 
 // A killed grandchild stays a zombie until init reaps it: count zombies as dead.
 const alive = (pid: number) => {

@@ -1,10 +1,10 @@
 // What a sweep prints, from SweepEvents: plain lines on a pipe, JSON lines with --json, a bar on a
 // terminal, and after Ctrl-C what was kept and how to resume.
 import { describe, expect, it } from 'vitest';
-import type { SweepPoint } from '../bench-config.js';
-import { baseRow } from '../point-row.js';
-import { makeReporter } from '../progress.js';
-import type { SweepEvent } from '../sweep.js';
+import type { SweepPoint } from '../plan/bench-config.js';
+import { baseRow } from '../records/point-row.js';
+import { makeReporter } from '../commands/progress.js';
+import type { SweepEvent } from '../engine/sweep.js';
 
 const point: SweepPoint = { pointId: 'forkbench/distributed/lazy/n32/r25/t1', target: 'forkbench', mode: 'distributed', parse: 'lazy', groupSize: 32, forkNodes: 2, rate: 25, trial: 1 };
 const row = { ...baseRow(point, 2), status: 'ok', ser: 1, setup_p95_us: 29_340, head_cpu_pct: 5.8, cpu_us_per_call: 2294 };
@@ -65,7 +65,7 @@ describe('makeReporter', () => {
 
 describe('resumeCommandFor', () => {
   it('the same command line with --resume once, shell-quoted', async () => {
-    const { resumeCommandFor } = await import('../sweep.js');
+    const { resumeCommandFor } = await import('../engine/sweep.js');
     expect(resumeCommandFor(['node', 'bin/forkbench.js', 'bench', '--out', 'my run'])).toBe("node bin/forkbench.js bench --out 'my run' --resume");
     expect(resumeCommandFor(['node', 'f.js', 'bench', '--resume'])).toBe('node f.js bench --resume');
   });

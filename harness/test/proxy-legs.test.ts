@@ -4,9 +4,9 @@
 // predicts (DESIGN.md): 7N+6 at the centralized proxy, 8K+6 at the head.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { UdpPacket } from '../pcap.js';
-import { readPcapFile } from '../pcap.js';
-import { matchProxyLegs, matchSipDelays, summarizeProxyLegs } from '../sip-delays.js';
+import type { UdpPacket } from '../measure/pcap.js';
+import { readPcapFile } from '../measure/pcap.js';
+import { matchProxyLegs, matchSipDelays, summarizeProxyLegs } from '../measure/sip-delays.js';
 import { sipRequest, sipResponse } from './sip-test-messages.js';
 
 const FIX = join(__dirname, 'fixtures');

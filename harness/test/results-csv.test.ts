@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { POINT_COLUMNS, SCHEMA_VERSION } from '../columns.js';
-import { appendPoint, completedPointIds, formatPointLine, readPoints, repairTornTail } from '../results-csv.js';
+import { POINT_COLUMNS, SCHEMA_VERSION } from '../records/columns.js';
+import { appendPoint, completedPointIds, formatPointLine, readPoints, repairTornTail } from '../records/results-csv.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

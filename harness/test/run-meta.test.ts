@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectMeta, gitInfo, readMeta, shellQuote, updateMeta, writeMeta } from '../run-meta.js';
-import { packageRoot } from '../system.js';
+import { collectMeta, gitInfo, readMeta, shellQuote, updateMeta, writeMeta } from '../records/run-meta.js';
+import { packageRoot } from '../testbed/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-meta-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findBinary, packageRoot } from '../system.js';
+import { findBinary, packageRoot } from '../testbed/system.js';
 
 describe('scripts/ensure-deps.sh', () => {
   it('as a non-root user with sipp and tcpdump off PATH: names sip-tester and tcpdump, exit 2', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { UdpPacket } from '../pcap.js';
-import { filterWindow, matchSipDelays, parseSipHead, summarizeDelays } from '../sip-delays.js';
+import type { UdpPacket } from '../measure/pcap.js';
+import { filterWindow, matchSipDelays, parseSipHead, summarizeDelays } from '../measure/sip-delays.js';
 import { sipRequest, sipResponse } from './sip-test-messages.js';
 
 const CALLER = 16100;

@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSipp, waitUntilUdpBound, type SippProcess } from '../sipp.js';
-import { parseFinalCodes, parseSippRtt, readSippRttFile, readSippStatFile, sippDateEpochMs, sippDurationMs } from '../sipp-stats.js';
+import { startSipp, waitUntilUdpBound, type SippProcess } from '../testbed/load/sipp.js';
+import { parseFinalCodes, parseSippRtt, readSippRttFile, readSippStatFile, sippDateEpochMs, sippDurationMs } from '../measure/sipp-stats.js';
 
 const started: SippProcess[] = [];
 afterEach(async () => {

@@ -11,9 +11,9 @@ import {
   waitUntilUdpBound,
   type SippOptions,
   type SippProcess,
-} from '../sipp.js';
-import { readFinalCodes, readSippRttFile, readSippStatFile } from '../sipp-stats.js';
-import { findSipp, sippVersion } from '../system.js';
+} from '../testbed/load/sipp.js';
+import { readFinalCodes, readSippRttFile, readSippStatFile } from '../measure/sipp-stats.js';
+import { findSipp, sippVersion } from '../testbed/system.js';
 
 const started: SippProcess[] = [];
 function start(opts: SippOptions): SippProcess {

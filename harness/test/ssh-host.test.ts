@@ -7,18 +7,18 @@
 // members 198.18.205.2:24410-24413, caller 198.18.205.1:24420; the CLI sweep uses base port 24700.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { readPoints } from '../results-csv.js';
+import { readPoints } from '../records/results-csv.js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsLab } from '../netns.js';
-import { SshHost, shQuote, wrappedCommand } from '../ssh-host.js';
-import { LocalHost, type HostProcess } from '../host.js';
-import { startSippOn } from '../host-sipp.js';
-import { readSippStatFile } from '../sipp-stats.js';
-import { packageRoot } from '../system.js';
-import { spawnTracked, type TrackedChild } from '../processes.js';
-import type { SshHostSpec } from '../topology.js';
+import { NetnsLab } from '../testbed/hosts/netns.js';
+import { SshHost, shQuote, wrappedCommand } from '../testbed/hosts/ssh-host.js';
+import { LocalHost, type HostProcess } from '../testbed/hosts/host.js';
+import { startSippOn } from '../testbed/load/host-sipp.js';
+import { readSippStatFile } from '../measure/sipp-stats.js';
+import { packageRoot } from '../testbed/system.js';
+import { spawnTracked, type TrackedChild } from '../testbed/processes.js';
+import type { SshHostSpec } from '../testbed/hosts/topology.js';
 
 const NS_ADDR = '198.18.205.2';
 const ROOT_ADDR = '198.18.205.1';

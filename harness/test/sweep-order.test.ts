@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sweepPoints, DEFAULT_CONFIG, validateConfig, mergeConfig } from '../bench-config.js';
-import { designOf, interleavedOrder } from '../sweep-order.js';
+import { sweepPoints, DEFAULT_CONFIG, validateConfig, mergeConfig } from '../plan/bench-config.js';
+import { designOf, interleavedOrder } from '../plan/sweep-order.js';
 
 describe('interleavedOrder', () => {
   const config = validateConfig(mergeConfig(DEFAULT_CONFIG, {}, { modes: ['centralized', 'distributed'], groupSizes: [2, 8], rates: [25, 100], repeat: 3, targets: ['forkbench'] }));

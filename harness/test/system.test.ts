@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findBinary, findKamailio, kamailioVersion, packageRoot, processTree, sippVersion } from '../system.js';
+import { findBinary, findKamailio, kamailioVersion, packageRoot, processTree, sippVersion } from '../testbed/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'forkbench-system-'));
 const exe = (name: string): string => {

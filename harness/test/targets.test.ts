@@ -1,8 +1,8 @@
 // Which target runs a point.
 import { describe, expect, it } from 'vitest';
-import { targetFor } from '../targets/index.js';
-import { forkbenchCentralized, forkbenchDistributed } from '../targets/forkbench.js';
-import { kamailioCentralized, kamailioDistributed } from '../targets/kamailio.js';
+import { targetFor } from '../testbed/targets/index.js';
+import { forkbenchCentralized, forkbenchDistributed } from '../testbed/targets/forkbench.js';
+import { kamailioCentralized, kamailioDistributed } from '../testbed/targets/kamailio.js';
 
 describe('targetFor', () => {
   it('maps target and mode to one implementation', () => {

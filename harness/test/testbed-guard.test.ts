@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { machineBusyPct, parseProcStatCpu, testbedVerdict, TestbedWindow } from '../testbed-guard.js';
+import { machineBusyPct, parseProcStatCpu, testbedVerdict, TestbedWindow } from '../measure/testbed-guard.js';
 
 const STAT_A = 'cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\nintr 1 2 3\n';
 const STAT_B = 'cpu  280 0 110 840 50 5 5 0 30 0\ncpu0 140 0 55 420 25 0 0 0 0 0\nintr 1 2 3\n';

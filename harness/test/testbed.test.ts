@@ -1,10 +1,10 @@
 // The pure parts of running on hosts: each role's address for a point, groups.json with members at
 // their hosts, the groups an external proxy loads, and the external target's flags. No sockets.
 import { describe, expect, it } from 'vitest';
-import { externalOptions, sweepGroups } from '../external-commands.js';
-import { layoutPoint } from '../point-layout.js';
-import { placedGroupsJson, pointAddresses } from '../testbed.js';
-import { localTopology, netnsTopology, parseTopology, placeRoles } from '../topology.js';
+import { externalOptions, sweepGroups } from '../commands/external-commands.js';
+import { layoutPoint } from '../plan/point-layout.js';
+import { placedGroupsJson, pointAddresses } from '../testbed/hosts/testbed.js';
+import { localTopology, netnsTopology, parseTopology, placeRoles } from '../testbed/hosts/topology.js';
 
 describe('testbed', () => {
   it('addresses and groups.json of a point on the built-in netns layout', () => {

@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPoints } from '../results-csv.js';
-import { packageRoot } from '../system.js';
+import { readPoints } from '../records/results-csv.js';
+import { packageRoot } from '../testbed/system.js';
 
 const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const out = mkdtempSync(join(tmpdir(), 'forkbench-topo-'));

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describePlacement, inBenchNet, localTopology, memberHost, netnsTopology, parseTopology, placeRoles, TopologyError, type TopologyNeeds } from '../topology.js';
-import { loadTopology, preflightTopology } from '../topology-preflight.js';
+import { describePlacement, inBenchNet, localTopology, memberHost, netnsTopology, parseTopology, placeRoles, TopologyError, type TopologyNeeds } from '../testbed/hosts/topology.js';
+import { loadTopology, preflightTopology } from '../testbed/hosts/topology-preflight.js';
 
 const lab3 = {
   hosts: [

@@ -3,9 +3,9 @@
 import { mkdtemp, writeFile, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchProxy, readCounters, type ProxyCounters, type ProxyProcess } from '../../harness/proxy-launcher.js';
-import { startSipp, waitUntilUdpBound, type SippProcess, type SippRole, type SippExit } from '../../harness/sipp.js';
-import { readFinalCodes, readSippStatFile, type SippStats } from '../../harness/sipp-stats.js';
+import { launchProxy, readCounters, type ProxyCounters, type ProxyProcess } from '../../harness/testbed/targets/proxy-launcher.js';
+import { startSipp, waitUntilUdpBound, type SippProcess, type SippRole, type SippExit } from '../../harness/testbed/load/sipp.js';
+import { readFinalCodes, readSippStatFile, type SippStats } from '../../harness/measure/sipp-stats.js';
 
 export interface RigOptions {
   /** First port of the block this test owns (proxy, fork nodes, metrics, members, caller). */

@@ -2,7 +2,7 @@
 // member must see the INVITE/CANCEL counts forking implies, and the tables must drain to zero.
 // Ports: 21000-21999, one block of 100 per test.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProxyCounters } from '../../harness/proxy-launcher.js';
+import type { ProxyCounters } from '../../harness/testbed/targets/proxy-launcher.js';
 import { GroupCallRig } from './group-call-rig.js';
 
 const CALLS = 200;

@@ -6,9 +6,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launchProxy, readCounters, type ProxyProcess } from '../../harness/proxy-launcher.js';
-import { spawnTracked, type TrackedChild } from '../../harness/processes.js';
-import { packageRoot } from '../../harness/system.js';
+import { launchProxy, readCounters, type ProxyProcess } from '../../harness/testbed/targets/proxy-launcher.js';
+import { spawnTracked, type TrackedChild } from '../../harness/testbed/processes.js';
+import { packageRoot } from '../../harness/testbed/system.js';
 import { FAST_TIMERS } from './group-call-rig.js';
 
 const HOST = '127.0.0.1';

@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { registerReportCommands } from '../cli-commands.js';
 import { writeReport } from '../write-report.js';
 import { ReportError } from '../report-error.js';
-import { SCHEMA_VERSION } from '../../harness/columns.js';
+import { SCHEMA_VERSION } from '../../harness/records/columns.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/run-a', import.meta.url));
 let work: string;

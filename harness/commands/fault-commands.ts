@@ -1,0 +1,162 @@
+// `forkbench soak` and `forkbench overload`: flags in, the engines (soak.ts, overload.ts) called,
+// results printed. Bad flags: one line naming the fix, exit 2 (cli-fail).
+import { cpus } from 'node:os';
+import type { Command } from 'commander';
+import { ConfigError, DEFAULT_CONFIG, mergeConfig, validateConfig, type BenchConfig, type Mode } from '../plan/bench-config.js';
+import { canCapture } from '../measure/capture.js';
+import { runCapacity } from '../engine/capacity-engine.js';
+import { fail } from './cli-fail.js';
+import { runPoint } from '../engine/point-runner.js';
+import { preflight, PreflightError } from '../testbed/preflight.js';
+import { collectMeta, readMeta, updateMeta, writeMeta } from '../records/run-meta.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatOverloadTable, runOverload } from '../faults/overload.js';
+import { renderSoakFigure } from '../faults/soak-figure.js';
+import { formatSoakSummary, runSoak, SoakError, SOAK_DEFAULTS } from '../faults/soak.js';
+
+function number(v: string | undefined, flag: string, fallback?: number): number {
+  if (v === undefined) {
+    if (fallback === undefined) fail(`${flag} is required`);
+    return fallback;
+  }
+  const n = Number(v);
+  if (!Number.isFinite(n)) fail(`${flag} "${v}" is not a number: give e.g. ${flag} 10`);
+  return n;
+}
+
+function mode(v: string | undefined): Mode {
+  const m = v ?? 'centralized';
+  if (m !== 'centralized' && m !== 'distributed') fail(`unknown mode "${m}": use centralized or distributed`);
+  return m;
+}
+
+interface SoakFlags {
+  minutes?: string;
+  groupSize?: string;
+  rate?: string;
+  mode?: string;
+  forkNodes?: string;
+  sampleS?: string;
+  drainS?: string;
+  out?: string;
+  basePort?: string;
+  proxyArgs?: string;
+  figure?: boolean;
+}
+
+interface OverloadFlags {
+  groupSize?: string;
+  capacity?: string;
+  multiples?: string;
+  durationS?: string;
+  mode?: string;
+  maxTransactions?: string;
+  out?: string;
+  basePort?: string;
+  capture?: boolean;
+}
+
+export function registerFaultCommands(program: Command): void {
+  program
+    .command('soak')
+    .description('steady group calls for M minutes; samples RSS, heap, tables and CPU of the proxy into <out>/soak.csv and draws them over time')
+    .requiredOption('--minutes <m>', 'how long calls are placed')
+    .requiredOption('--group-size <n>', 'members per group')
+    .requiredOption('--rate <cps>', 'calls per second')
+    .option('--mode <mode>', 'centralized | distributed', 'centralized')
+    .option('--fork-nodes <k>', 'fork nodes in distributed mode', '2')
+    .option('--sample-s <s>', 'seconds between samples', String(SOAK_DEFAULTS.sampleS))
+    .option('--drain-s <s>', 'after the last call, wait at most this long for the tables to empty', String(SOAK_DEFAULTS.drainS))
+    .option('--out <dir>', 'results folder', SOAK_DEFAULTS.out)
+    .option('--base-port <port>', 'first port the soak uses', String(SOAK_DEFAULTS.basePort))
+    .option('--proxy-args <args>', 'extra flags for the proxy processes, space-separated (e.g. "--t1 100")')
+    .option('--no-figure', 'do not render soak-over-time.{vl.json,svg,png}')
+    .action(async (f: SoakFlags) => {
+      const o = {
+        ...SOAK_DEFAULTS,
+        minutes: number(f.minutes, '--minutes'),
+        groupSize: number(f.groupSize, '--group-size'),
+        rate: number(f.rate, '--rate'),
+        mode: mode(f.mode),
+        forkNodes: number(f.forkNodes, '--fork-nodes', 2),
+        sampleS: number(f.sampleS, '--sample-s', SOAK_DEFAULTS.sampleS),
+        drainS: number(f.drainS, '--drain-s', SOAK_DEFAULTS.drainS),
+        out: f.out ?? SOAK_DEFAULTS.out,
+        basePort: number(f.basePort, '--base-port', SOAK_DEFAULTS.basePort),
+        proxyArgs: (f.proxyArgs ?? '').split(' ').filter(Boolean),
+      };
+      try {
+        const c = validateConfig(mergeConfig(DEFAULT_CONFIG, {}, { modes: [o.mode], groupSizes: [o.groupSize], rates: [o.rate], basePort: o.basePort, capture: false, out: o.out }));
+        await preflight(c);
+        const r = await runSoak(o, (s) => console.log(s));
+        console.log(formatSoakSummary(r.summary));
+        if (f.figure !== false && r.rows.length > 0) {
+          const fig = await renderSoakFigure(o.out, `forkbench soak --minutes ${o.minutes} --group-size ${o.groupSize} --rate ${o.rate} (${o.mode}), ${cpus().length} cores`);
+          console.log(`figure: ${fig.png} (spec ${fig.spec})`);
+        }
+        console.log(`samples: ${r.csv}`);
+      } catch (e) {
+        if (e instanceof SoakError || e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
+        throw e;
+      }
+    });
+
+  program
+    .command('overload')
+    .description('drive the proxy at 1x, 2x and 4x its capacity; goodput (answered calls/s) and 503s/s per load into <out>/overload.csv')
+    .requiredOption('--group-size <n>', 'members per group')
+    .option('--capacity <cps>', 'the capacity in calls/s (default: found first by an RFC 7502 search, as forkbench capacity)')
+    .option('--multiples <list>', 'loads as multiples of the capacity', '1,2,4')
+    .option('--duration-s <s>', 'measured seconds per load', '20')
+    .option('--mode <mode>', 'centralized | distributed', 'centralized')
+    .option('--max-transactions <n>', "the proxy's --max-transactions (its overload threshold)")
+    .option('--out <dir>', 'results folder', 'results/overload')
+    .option('--base-port <port>', 'first port a point uses')
+    .option('--no-capture', 'no tcpdump: SIPp figures (503s then come from the proxy-side counts only)')
+    .action(async (f: OverloadFlags) => {
+      const m = mode(f.mode);
+      const groupSize = number(f.groupSize, '--group-size');
+      const multiples = (f.multiples ?? '1,2,4').split(',').map(Number);
+      if (multiples.some((x) => !Number.isFinite(x) || x <= 0)) fail(`--multiples "${f.multiples}" must be numbers above 0, e.g. --multiples 1,2,4`);
+      const durationS = number(f.durationS, '--duration-s', 20);
+      if (durationS <= 0) fail('--duration-s must be above 0');
+      const out = f.out ?? 'results/overload';
+      let config: BenchConfig;
+      try {
+        config = validateConfig(
+          mergeConfig(DEFAULT_CONFIG, {}, { modes: [m], groupSizes: [groupSize], out, capture: f.capture !== false, ...(f.basePort ? { basePort: Number(f.basePort) } : {}) }),
+        );
+        await preflight(config);
+      } catch (e) {
+        if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
+        throw e;
+      }
+      const capture = config.capture && (await canCapture()).ok;
+      if (!existsSync(join(out, 'meta.json'))) await writeMeta(out, await collectMeta({ config }));
+      let capacity = f.capacity !== undefined ? number(f.capacity, '--capacity') : undefined;
+      if (capacity !== undefined && capacity <= 0) fail('--capacity must be above 0');
+      if (capacity === undefined) {
+        console.log(`overload: no --capacity given; searching for it first (N=${groupSize}, ${m})`);
+        const res = await runCapacity(
+          { target: 'forkbench', mode: m, groupSize, maxP95SetupMs: 200, minSer: 1, trialCalls: 300, startRate: 25, maxRate: 1000, resolution: 10, maxTrials: 9 },
+          config,
+          out,
+          (s) => console.log(s),
+        );
+        capacity = res.capacityCps;
+        if (!capacity) fail('the capacity search found no passing rate: check the capacity trials in ' + join(out, 'capacity-trials.csv'));
+      }
+      const startedAt = new Date().toISOString();
+      console.log(`overload: capacity ${capacity} calls/s; loads ${multiples.map((x) => `${x}x`).join(', ')}, ${durationS} s each`);
+      const rows = await runOverload({ mode: m, groupSize, capacityCps: capacity, multiples, durationS, maxTransactions: f.maxTransactions ? number(f.maxTransactions, '--max-transactions') : undefined }, config, out, runPoint, {
+        capture,
+        log: (s) => console.log(s),
+      });
+      const prev = await readMeta(out);
+      const runs = (Array.isArray(prev.overloadRuns) ? prev.overloadRuns : []) as unknown[];
+      await updateMeta(out, { overloadRuns: [...runs, { startedAt, endedAt: new Date().toISOString(), capacityCps: capacity, multiples, durationS, mode: m, groupSize, maxTransactions: f.maxTransactions ?? null }] });
+      console.log(formatOverloadTable(rows));
+      console.log(`rows: ${join(out, 'overload.csv')}`);
+    });
+}
