@@ -5,7 +5,7 @@
 // the harness was SIGKILLed, by the next harness start (removeStaleTables).
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { pidAlive } from '../system.js';
+import { pidAlive } from '../testbed/system.js';
 
 const execFileP = promisify(execFile);
 

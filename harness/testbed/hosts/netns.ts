@@ -17,7 +17,7 @@ import { execLocal, localProcess, type Host, type HostProcess, type HostSpawnOpt
 import { sampleCpu, type ProcSample } from '../../measure/cpu-sampler.js';
 import { installShutdownHandlers } from '../processes.js';
 import { BENCH_NET, inBenchNet, ipv4ToInt, intToIpv4, type NetnsHostSpec } from './topology.js';
-import { pidAlive } from './system.js';
+import { pidAlive } from '../system.js';
 
 export const NETNS_PREFIX = 'fb';
 export const STATE_DIR = '/tmp/forkbench-netns';
