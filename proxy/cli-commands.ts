@@ -18,7 +18,8 @@ function commonOptions(cmd: Command): Command {
     .option('--t4 <ms>', 'RFC 3261 T4 (Timers I and K)', '5000')
     .option('--timer-c <ms>', 'Timer C: ring time before the proxy cancels and answers 408', '180000')
     .option('--timer-d <ms>', 'Timer D: wait for response retransmissions after a failure', '32000')
-    .option('--max-transactions <n>', 'active transactions before new INVITEs get 503', '20000')
+    .option('--max-transactions <n>', 'transactions in progress before new requests get 503', '20000')
+    .option('--max-table <n>', 'transaction-table entries, finished ones still on their timers included, before new requests get 503 (a memory bound)', '1000000')
     .option('--retry-after <s>', 'Retry-After of the overload 503', '5')
     .option('--route-key <secret>', 'key of the token in our Record-Route (random per process by default; give the head and its fork nodes the same one, or set FORKBENCH_ROUTE_KEY)');
 }

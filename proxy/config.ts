@@ -44,6 +44,13 @@ export interface ProxyConfig {
   timers: SipTimers;
   /** Past this many transactions in progress, new INVITEs get 503 with Retry-After. */
   maxActiveTransactions: number;
+  /**
+   * Past this many entries in the transaction table, lingering ones included (Timers D, J, K, L, M
+   * keep finished transactions for up to 32 s), new requests get 503 too: a bound on memory, not on
+   * work. Lingering entries grow with N x rate (about 66,000 at N=16 and 100 calls/s), so the bound
+   * sits well above what honest load needs. Default DEFAULT_MAX_TABLE_ENTRIES.
+   */
+  maxTableEntries?: number;
   retryAfterS: number;
   /**
    * Key of the token in our Record-Route URIs (proxy/route-token.ts). Random per process when
@@ -55,3 +62,6 @@ export interface ProxyConfig {
 export function defaultParseFor(role: ProxyRole): ParseMode {
   return role === 'head' ? 'lazy' : 'full';
 }
+
+/** Default of `--max-table`: room for N=64 at 200 calls/s of lingering transactions. */
+export const DEFAULT_MAX_TABLE_ENTRIES = 1_000_000;

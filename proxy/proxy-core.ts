@@ -5,7 +5,7 @@
 // What is answered outside any transaction (404, 403, 400, 405, 481, 482, 483, 503, the 200 to an
 // OPTIONS for us) is answered once, statelessly (Kamailio's sl_send_reply): a spoofed source gets
 // one datagram per datagram sent, never a 32 s train of retransmissions, and nothing is held.
-import type { HostPort, ProxyConfig } from './config.js';
+import { DEFAULT_MAX_TABLE_ENTRIES, type HostPort, type ProxyConfig } from './config.js';
 import { BRANCH_PREFIX, Fork, STATELESS_TAG, newBranch, newTag } from './fork.js';
 import { ProxyMetrics } from './metrics.js';
 import { route } from './router.js';
@@ -106,10 +106,10 @@ export class ProxyCore {
     this.ctx.send(buildResponse(req, status, reason, STATELESS_TAG, headers), this.replyTo(req.vias[0]!, from), status);
   }
 
-  /** Past --max-transactions in progress, or a table (lingering transactions included) four times that. */
+  /** Past --max-transactions in progress, or past --max-table entries (lingering transactions included). */
   private overloaded(): boolean {
     const max = this.config.maxActiveTransactions;
-    return this.table.active >= max || this.table.size() >= 4 * max;
+    return this.table.active >= max || this.table.size() >= (this.config.maxTableEntries ?? DEFAULT_MAX_TABLE_ENTRIES);
   }
 
   /** RFC 3261 16.3 item 4: one of our own branches in a Via means the request came back to us. */

@@ -1,5 +1,5 @@
 // Turning command-line values into a ProxyConfig, with one-line errors that name the fix.
-import { DEFAULT_TIMERS, defaultParseFor, type HostPort, type ProxyConfig, type ProxyRole } from './config.js';
+import { DEFAULT_MAX_TABLE_ENTRIES, DEFAULT_TIMERS, defaultParseFor, type HostPort, type ProxyConfig, type ProxyRole } from './config.js';
 import { loadGroups } from './groups.js';
 import type { ParseMode } from './sip-message.js';
 
@@ -25,6 +25,7 @@ export interface ProxyCliOptions {
   timerC?: string;
   timerD?: string;
   maxTransactions?: string;
+  maxTable?: string;
   retryAfter?: string;
   routeKey?: string;
 }
@@ -82,6 +83,7 @@ export function buildProxyConfig(
       timerD: positive(o.timerD, DEFAULT_TIMERS.timerD, '--timer-d'),
     },
     maxActiveTransactions: positive(o.maxTransactions, 20_000, '--max-transactions'),
+    maxTableEntries: positive(o.maxTable, DEFAULT_MAX_TABLE_ENTRIES, '--max-table'),
     retryAfterS: positive(o.retryAfter, 5, '--retry-after'),
     routeKey: routeKeyOf(o.routeKey),
   };

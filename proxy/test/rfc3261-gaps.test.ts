@@ -1,7 +1,11 @@
 // RFC 3261 behaviours a SIP reviewer checks, each on the fake clock (issue 8 item 6), plus the
 // stateless rejections, stray responses and the relay checks at the level of the core.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMERS } from '../config.js';
+import { DEFAULT_MAX_TABLE_ENTRIES, DEFAULT_TIMERS } from '../config.js';
+import { buildProxyConfig } from '../proxy-options.js';
 import { CALLER, invite, responseTo } from './sip-fixtures.js';
 import { cancelOf, MEMBER_PORTS, responseAck, setup, T1, type Rig } from './proxy-rig.js';
 
@@ -244,8 +248,8 @@ describe('what is answered statelessly, and stray responses', () => {
     expect(p.core.table.size()).toBe(5);
   });
 
-  it('counts lingering transactions too: past 4x the cap in the tables, new requests get 503', () => {
-    const p = setup('centralized', { maxActiveTransactions: 2 });
+  it('counts lingering transactions too: past --max-table entries in the tables, new requests get 503', () => {
+    const p = setup('centralized', { maxActiveTransactions: 2, maxTableEntries: 8 });
     const options = (i: number) =>
       invite({ user: 'm2', branch: `z9hG4bK-o${i}`, callId: `o${i}` }).replace('INVITE sip:m2', 'OPTIONS sip:m2').replace('CSeq: 1 INVITE', 'CSeq: 1 OPTIONS');
     for (let i = 0; i < 4; i++) {
@@ -277,5 +281,18 @@ describe('what is answered statelessly, and stray responses', () => {
     p.fromMember(6001, ok); // after Timer M: no transaction any more
     expect(p.sent).toHaveLength(0);
     expect(p.dropped('stray-2xx')).toBe(1);
+  });
+});
+
+describe('--max-table', () => {
+  const groups = join(mkdtempSync(join(tmpdir(), 'fb-mt-')), 'groups.json');
+  writeFileSync(groups, JSON.stringify({ groups: { g1: ['sip:m1@127.0.0.1:6001'] } }));
+  const build = (maxTable?: string) => buildProxyConfig('centralized', { listen: '127.0.0.1:5060', groups, recordRoute: true, maxTable });
+
+  it('defaults far above what honest load lingers (about 66,000 entries at N=16, 100 calls/s), and names a bad value', () => {
+    expect(build().config.maxTableEntries).toBe(DEFAULT_MAX_TABLE_ENTRIES);
+    expect(DEFAULT_MAX_TABLE_ENTRIES).toBeGreaterThanOrEqual(500_000);
+    expect(build('8').config.maxTableEntries).toBe(8);
+    expect(() => build('-1')).toThrow(/--max-table/);
   });
 });
