@@ -1,52 +1,24 @@
 // End to end through the CLI: a tiny sweep (both modes, N=2 and 4, one rate), interrupted with
 // Ctrl-C after its first point, then resumed. Ports 22000-22099.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { POINT_COLUMNS } from '../records/columns.js';
 import { readPoints } from '../records/results-csv.js';
-import { packageRoot } from '../testbed/system.js';
+import { CLI, leftovers, runCli } from './cli-child.js';
 
-const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const out = mkdtempSync(join(tmpdir(), 'forkbench-sweep-'));
 const SWEEP = ['bench', '--modes', 'centralized,distributed', '--group-sizes', '2,4', '--rates', '20', '--calls', '100', '--warmup', '1', '--base-port', '22000', '--out', out];
 
-function run(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Processes whose command line names our results folder: SIPp, proxies and tcpdump all do. */
-function leftovers(): string {
-  try {
-    return execFileSync('pgrep', ['-a', '-f', out], { encoding: 'utf8' }).trim();
-  } catch (e) {
-    // pgrep exits 1 when nothing matches; anything else (pgrep missing: ENOENT) must fail the test.
-    if ((e as { status?: number }).status === 1) return '';
-    throw e;
-  }
-}
-
 describe('forkbench bench (tiny sweep, end to end)', () => {
   it('stops every process on Ctrl-C, keeps the finished points, and resumes only what is missing', async () => {
-    const first = await run(SWEEP, (text, child) => {
+    const first = await runCli(SWEEP, (text, child) => {
       if (/\[1\/4\]/.test(text) && !child.killed) child.kill('SIGINT');
     });
     expect(first.code, first.stderr).toBe(130);
-    expect(leftovers()).toBe('');
+    expect(leftovers(out)).toBe('');
     // Ctrl-C came during point 2: point 1 is kept, point 2 discarded, and the run says how to go on.
     const kept = await readPoints(join(out, 'points.csv'));
     expect(kept).toHaveLength(1);
@@ -58,10 +30,10 @@ describe('forkbench bench (tiny sweep, end to end)', () => {
     expect(cut.interruptedAt).toBe(cut.endedAt);
 
     // The printed command, run as printed (its argv minus the node binary and script).
-    const second = await run(resume.split(' ').slice(2));
+    const second = await runCli(resume.split(' ').slice(2));
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain(`3 points to run (1 already done, resumed)`);
-    expect(leftovers()).toBe('');
+    expect(leftovers(out)).toBe('');
 
     const rows = await readPoints(join(out, 'points.csv'));
     expect(rows).toHaveLength(4);
@@ -104,11 +76,11 @@ describe('forkbench bench (tiny sweep, end to end)', () => {
   }, 240_000);
 
   it('rejects bad input with one line naming the fix, exit code 2, nothing started', async () => {
-    const bad = await run(['bench', '--modes', 'central', '--out', join(out, 'bad')]);
+    const bad = await runCli(['bench', '--modes', 'central', '--out', join(out, 'bad')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/unknown mode "central"/);
-    const small = await run(['bench', '--group-sizes', '0,2', '--out', join(out, 'bad')]);
+    const small = await runCli(['bench', '--group-sizes', '0,2', '--out', join(out, 'bad')]);
     expect(small.code).toBe(2);
     expect(small.stderr).toMatch(/group size 0/);
 
@@ -116,7 +88,7 @@ describe('forkbench bench (tiny sweep, end to end)', () => {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(22050, '127.0.0.1', () => r()));
     try {
-      const busy = await run(['bench', '--group-sizes', '2', '--rates', '20', '--base-port', '22050', '--out', join(out, 'busy')]);
+      const busy = await runCli(['bench', '--group-sizes', '2', '--rates', '20', '--base-port', '22050', '--out', join(out, 'busy')]);
       expect(busy.code).toBe(2);
       expect(busy.stderr).toMatch(/port 22050 is in use/);
       expect(existsSync(join(out, 'busy', 'points.csv'))).toBe(false);

@@ -1,7 +1,6 @@
 // forkbench soak: the sampler's arithmetic (CPU share, RSS slope, summary), and a tiny soak through
 // the CLI with the real proxy and real SIPp (15 s of calls, a sample every 2 s, short proxy timers
 // so the tables drain in seconds). Ports 26500-26599.
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuPct, slope, SOAK_COLUMNS, summarizeSoak, type SoakRow } from '../faults/soak-sampler.js';
 import { readSoakCsv } from '../faults/soak-figure.js';
 import { validateSoak, SOAK_DEFAULTS, SoakError } from '../faults/soak.js';
-import { packageRoot } from '../testbed/system.js';
+import { leftovers, runCli } from './cli-child.js';
 
 const row = (t: number, phase: 'calls' | 'drain', rss: number, table = 5): SoakRow =>
   ({ ...Object.fromEntries(SOAK_COLUMNS.map((c) => [c, 0])), t_s: t, phase, rss_kb: rss, heap_used_kb: rss / 4, transaction_table: table, active_transactions: table ? 1 : 0, forks_active: 0 }) as SoakRow;
@@ -43,29 +42,10 @@ describe('soak arithmetic', () => {
   });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'forkbench.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function leftovers(dir: string): string {
-  try {
-    return execFileSync('pgrep', ['-a', '-f', dir], { encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-}
-
 describe('forkbench soak (tiny, real proxy and SIPp)', () => {
   it('samples every interval into soak.csv, drains, draws the figure and leaves no process', async () => {
     const out = mkdtempSync(join(tmpdir(), 'forkbench-soak-'));
-    const r = await cli(['soak', '--minutes', '0.25', '--group-size', '4', '--rate', '20', '--sample-s', '2', '--drain-s', '20', '--base-port', '26500', '--proxy-args', '--t1 100 --t4 500 --timer-d 500', '--out', out]);
+    const r = await runCli(['soak', '--minutes', '0.25', '--group-size', '4', '--rate', '20', '--sample-s', '2', '--drain-s', '20', '--base-port', '26500', '--proxy-args', '--t1 100 --t4 500 --timer-d 500', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'soak.csv'), 'utf8').split('\n')[0]).toBe(SOAK_COLUMNS.join(','));
     const rows = await readSoakCsv(join(out, 'soak.csv'));
@@ -96,7 +76,7 @@ describe('forkbench soak (tiny, real proxy and SIPp)', () => {
   });
 
   it('a bad flag: one line naming the fix, exit 2', async () => {
-    const r = await cli(['soak', '--minutes', '0', '--group-size', '4', '--rate', '20']);
+    const r = await runCli(['soak', '--minutes', '0', '--group-size', '4', '--rate', '20']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('--minutes');

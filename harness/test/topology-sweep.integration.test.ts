@@ -3,40 +3,16 @@
 // call succeeds, each row's roles are recorded, and no namespace, veth or process is left, also
 // after Ctrl-C halfway. Bad topology input: exit 2, one line, nothing started. Needs root.
 // Ports 24600-24699 (inside the namespaces; the metrics ports on the bridge).
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPoints } from '../records/results-csv.js';
-import { packageRoot } from '../testbed/system.js';
+import { leftovers, runCli } from './cli-child.js';
 
-const CLI = join(packageRoot(), 'bin', 'forkbench.js');
 const out = mkdtempSync(join(tmpdir(), 'forkbench-topo-'));
 const SWEEP = ['bench', '--topology', 'netns', '--modes', 'centralized,distributed', '--group-sizes', '3', '--rates', '20', '--calls', '40', '--warmup', '1', '--base-port', '24600'];
-
-function run(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Processes whose command line names this results folder (SIPp, proxies, tcpdump all do). */
-function leftovers(dir: string): string {
-  try {
-    return execFileSync('pgrep', ['-a', '-f', dir], { encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-}
 
 /** The run's namespaces (from meta.json) that still exist, and links of its lab. */
 function labLeft(dir: string): string[] {
@@ -52,7 +28,7 @@ function labLeft(dir: string): string[] {
 describe('forkbench bench --topology netns', () => {
   it('both modes, one namespace per role: every call succeeds, roles recorded, nothing left', async () => {
     const dir = join(out, 'full');
-    const r = await run([...SWEEP, '--out', dir]);
+    const r = await runCli([...SWEEP, '--out', dir]);
     expect(r.code, r.stderr).toBe(0);
     const rows = await readPoints(join(dir, 'points.csv'));
     expect(rows.map((x) => x.mode)).toEqual(['centralized', 'distributed']);
@@ -80,7 +56,7 @@ describe('forkbench bench --topology netns', () => {
 
   it('Ctrl-C halfway: exit 130, no namespace, veth or process left', async () => {
     const dir = join(out, 'ctrlc');
-    const r = await run([...SWEEP, '--out', dir], (text, child) => {
+    const r = await runCli([...SWEEP, '--out', dir], (text, child) => {
       if (/\[1\/2\]/.test(text) && !child.killed) setTimeout(() => child.kill('SIGINT'), 1500); // inside the first point
     });
     expect(r.code).toBe(130);
@@ -93,15 +69,15 @@ describe('forkbench bench --topology netns', () => {
     const before = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     const file = join(out, 'bad.json');
     writeFileSync(file, JSON.stringify({ hosts: [{ name: 'a', kind: 'docker', roles: ['caller', 'members', 'proxy', 'fork-nodes'] }] }));
-    const bad = await run(['bench', '--topology', file, '--group-sizes', '2', '--rates', '20', '--out', join(out, 'bad')]);
+    const bad = await runCli(['bench', '--topology', file, '--group-sizes', '2', '--rates', '20', '--out', join(out, 'bad')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/host a has unknown kind "docker": use one of local, netns, ssh/);
     writeFileSync(file, JSON.stringify({ hosts: [{ name: 'a', kind: 'netns', address: '10.9.9.9', roles: ['caller', 'members', 'proxy', 'fork-nodes'] }] }));
-    const outside = await run(['bench', '--topology', file, '--group-sizes', '2', '--rates', '20', '--out', join(out, 'bad')]);
+    const outside = await runCli(['bench', '--topology', file, '--group-sizes', '2', '--rates', '20', '--out', join(out, 'bad')]);
     expect(outside.code).toBe(2);
     expect(outside.stderr).toMatch(/outside 198\.18\.0\.0\/15/);
-    const twice = await run(['bench', '--topology', join(out, 'missing.json'), '--out', join(out, 'bad')]);
+    const twice = await runCli(['bench', '--topology', join(out, 'missing.json'), '--out', join(out, 'bad')]);
     expect(twice.code).toBe(2);
     expect(twice.stderr).toMatch(/cannot read topology file .*missing.json \(ENOENT\)/);
     expect(existsSync(join(out, 'bad', 'points.csv'))).toBe(false);
