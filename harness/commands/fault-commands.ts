@@ -55,6 +55,7 @@ interface OverloadFlags {
   out?: string;
   basePort?: string;
   capture?: boolean;
+  cpuBudget?: string;
 }
 
 export function registerFaultCommands(program: Command): void {
@@ -114,6 +115,7 @@ export function registerFaultCommands(program: Command): void {
     .option('--out <dir>', 'results folder', 'results/overload')
     .option('--base-port <port>', 'first port a point uses')
     .option('--no-capture', 'no tcpdump: SIPp figures (503s then come from the proxy-side counts only)')
+    .option('--cpu-budget <cores>', 'CPU quota per proxy process, in cores (cgroup, 10 ms period), so the proxy saturates before the test bed')
     .action(async (f: OverloadFlags) => {
       const m = mode(f.mode);
       const groupSize = number(f.groupSize, '--group-size');
@@ -125,7 +127,14 @@ export function registerFaultCommands(program: Command): void {
       let config: BenchConfig;
       try {
         config = validateConfig(
-          mergeConfig(DEFAULT_CONFIG, {}, { modes: [m], groupSizes: [groupSize], out, capture: f.capture !== false, ...(f.basePort ? { basePort: Number(f.basePort) } : {}) }),
+          mergeConfig(DEFAULT_CONFIG, {}, {
+            modes: [m],
+            groupSizes: [groupSize],
+            out,
+            capture: f.capture !== false,
+            ...(f.basePort ? { basePort: Number(f.basePort) } : {}),
+            ...(f.cpuBudget !== undefined ? { cpuBudget: Number(f.cpuBudget) } : {}),
+          }),
         );
         await preflight(config);
       } catch (e) {
@@ -155,7 +164,7 @@ export function registerFaultCommands(program: Command): void {
       });
       const prev = await readMeta(out);
       const runs = (Array.isArray(prev.overloadRuns) ? prev.overloadRuns : []) as unknown[];
-      await updateMeta(out, { overloadRuns: [...runs, { startedAt, endedAt: new Date().toISOString(), capacityCps: capacity, multiples, durationS, mode: m, groupSize, maxTransactions: f.maxTransactions ?? null }] });
+      await updateMeta(out, { overloadRuns: [...runs, { startedAt, endedAt: new Date().toISOString(), capacityCps: capacity, multiples, durationS, mode: m, groupSize, maxTransactions: f.maxTransactions ?? null, cpuBudgetCores: config.cpuBudget }] });
       console.log(formatOverloadTable(rows));
       console.log(`rows: ${join(out, 'overload.csv')}`);
     });

@@ -134,6 +134,7 @@ describe('bad values', () => {
     refused(await run(['capacity-sweep', '--targets', 'forkbench,opensips']), /unknown target "opensips" in --targets: use forkbench and\/or kamailio/);
     refused(await run(['capacity-sweep', '--group-sizes', '2,x']), /--group-sizes "x" must be a positive number/);
     refused(await run(['perf', '--calls', '-5']), /--calls "-5" must be a positive number/);
+    refused(await run(['overload', '--group-size', '4', '--capacity', '30', '--cpu-budget', 'abc']), /CPU budget NaN cores is not 0 \(none\) or at least 0\.1: give --cpu-budget 0\.2/);
   });
 
   it('bench flags and config', async () => {
