@@ -98,7 +98,7 @@ export function parseTopology(text: string, source: string): Topology {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new TopologyError(`${source} is not JSON (${(e as Error).message}): fix the file, see docs/readme-notes/hosts.md for an example`);
+    throw new TopologyError(`${source} is not JSON (${(e as Error).message}): fix the file, see docs/topology.md for an example`);
   }
   const hostsRaw = (doc as { hosts?: unknown } | null)?.hosts;
   if (!Array.isArray(hostsRaw) || hostsRaw.length === 0) {
