@@ -131,15 +131,8 @@ function fromCapture(row: PointInput, capture: NonNullable<PointMeasurements['ca
   reasons.push(...integrity.flags);
   if (capture.proxyPorts && capture.proxyPorts.length) {
     const legs = summarizeProxyLegs(matchProxyLegs(capture.packets, { proxyPorts: capture.proxyPorts, callerPort: capture.callerPort }).calls, win.startUs, win.endUs);
-    row.fanout_p50_us = round(legs.fanout.p50);
-    row.fanout_p95_us = round(legs.fanout.p95);
-    row.fanout_p99_us = round(legs.fanout.p99);
-    row.ring_transit_p50_us = round(legs.ringTransit.p50);
-    row.ring_transit_p95_us = round(legs.ringTransit.p95);
-    row.ring_transit_p99_us = round(legs.ringTransit.p99);
-    row.answer_transit_p50_us = round(legs.answerTransit.p50);
-    row.answer_transit_p95_us = round(legs.answerTransit.p95);
-    row.answer_transit_p99_us = round(legs.answerTransit.p99);
+    const columns = [['fanout', legs.fanout], ['ring_transit', legs.ringTransit], ['answer_transit', legs.answerTransit]] as const;
+    for (const [name, d] of columns) for (const p of ['p50', 'p95', 'p99'] as const) row[`${name}_${p}_us`] = round(d[p]);
   }
   flag(row, reasons);
   return { attempted: s.calls, succeeded: s.answered, causes };
