@@ -40,6 +40,7 @@ function pids(dir: string): number[] {
 function run(cmd: string[], watch?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const harnessCmdline = cmd.join('\0') + '\0';
     let stdout = '';
     let stderr = '';
     const affinity = new Map<string, Set<string>>();
@@ -49,6 +50,9 @@ function run(cmd: string[], watch?: string): Promise<Run> {
           for (const pid of pids(watch)) {
             if (pid === child.pid) continue; // the harness itself: not pinned
             try {
+              // A child the harness has forked but not yet exec'd (taskset, sipp) still carries the
+              // harness's own command line and affinity: not a role, skip it.
+              if (readFileSync(`/proc/${pid}/cmdline`, 'utf8') === harnessCmdline) continue;
               const status = readFileSync(`/proc/${pid}/status`, 'utf8');
               const name = /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '?';
               const list = /^Cpus_allowed_list:\s+(\S+)/m.exec(status)?.[1] ?? '?';
