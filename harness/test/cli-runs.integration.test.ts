@@ -2,7 +2,7 @@
 // promises about them: --json, --pin, the fallback to SIPp's timers without root, the progress lines
 // on a pipe, and capacity.csv from a tiny capacity search. Ports 26500-26599.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,9 +37,9 @@ function pids(dir: string): number[] {
   }
 }
 
-function run(cmd: string[], watch?: string): Promise<Run> {
+function run(cmd: string[], watch?: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const harnessCmdline = cmd.join('\0') + '\0';
     let stdout = '';
     let stderr = '';
@@ -74,11 +74,20 @@ function run(cmd: string[], watch?: string): Promise<Run> {
 }
 
 describe('forkbench bench, tiny runs', () => {
-  it('--json prints each finished row as one JSON line; --pin places the proxy on core 0 and SIPp on the others, recorded in meta.json', async () => {
+  it('--json prints each finished row as one JSON line; --pin places the proxy on core 0 and SIPp on the others, recorded in meta.json; the debugging env vars work', async () => {
     expect(cpus().length, 'this test needs 2 cores').toBeGreaterThanOrEqual(2);
     const out = outDir();
-    const r = await run([process.execPath, CLI, 'bench', ...TINY, '--json', '--pin', '--base-port', '26500', '--out', out], out);
+    const prof = join(out, 'prof');
+    // The README's debugging aids: FORKBENCH_TRACE prints each phase of a point on stderr;
+    // FORKBENCH_PROXY_NODE_ARGS reaches the proxy's node (here --cpu-prof: a profile per proxy).
+    const env = { FORKBENCH_TRACE: '1', FORKBENCH_PROXY_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${prof}` };
+    const r = await run([process.execPath, CLI, 'bench', ...TINY, '--json', '--pin', '--base-port', '26500', '--out', out], out, env);
     expect(r.code, r.stderr).toBe(0);
+    const phases = [...r.stderr.matchAll(/^\[\d+\.\d\ds\] (.*)$/gm)].map((m) => m[1]);
+    expect(phases).toEqual(['forkbench/centralized/full/n2/r20/t1: start', 'proxies up', 'members and capture up', 'window measured', 'caller done', 'all stopped', 'row ready']);
+    const profiles = readdirSync(prof).filter((f) => f.endsWith('.cpuprofile'));
+    expect(profiles).toHaveLength(1); // the one centralized proxy, written when it exited on SIGTERM
+    expect(JSON.parse(readFileSync(join(prof, profiles[0]!), 'utf8'))).toHaveProperty('nodes');
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1); // nothing but the row on stdout
     const row = JSON.parse(lines[0]!) as Record<string, unknown>;
