@@ -55,12 +55,21 @@ export function floorShape(pointId: string, msgsPerCall: number, callRate: numbe
   return { pointId, inRate: msgsPerCall * callRate * receivedShare, copies: (1 - receivedShare) / receivedShare };
 }
 
-/** received / (received + sent) from a proxy's counter snapshot (head-metrics.json). */
-export function receivedShare(c: { received: Record<string, number>; sent: Record<string, number> }): number {
+export interface MessageCounts {
+  received: Record<string, number>;
+  sent: Record<string, number>;
+}
+
+/**
+ * received / (received + sent) of a proxy over the measured window: counters at its end minus at its
+ * start (head-metrics.json, head-metrics-start.json). The end snapshot alone would count the calls in
+ * flight at the window's end, whose INVITEs are out and whose answers are not in yet.
+ */
+export function receivedShare(end: MessageCounts, start: MessageCounts = { received: {}, sent: {} }): number {
   const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
-  const rx = sum(c.received);
-  const tx = sum(c.sent);
-  return rx + tx > 0 ? rx / (rx + tx) : Number.NaN;
+  const rx = sum(end.received) - sum(start.received);
+  const tx = sum(end.sent) - sum(start.sent);
+  return rx > 0 && tx > 0 ? rx / (rx + tx) : Number.NaN;
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>

@@ -13,7 +13,7 @@ import { perfSummary } from '../records/perf-summary.js';
 import { completedPointIds, readPoints } from '../records/results-csv.js';
 import { readMeta } from '../records/run-meta.js';
 import type { Testbed } from '../testbed/hosts/testbed.js';
-import { floorShape, receivedShare, runFloorTrial, type FloorPorts } from './floor-runner.js';
+import { floorShape, receivedShare, runFloorTrial, type FloorPorts, type MessageCounts } from './floor-runner.js';
 import { pointTiming } from './point-runner.js';
 import { runSweep, type SweepEvent } from './sweep.js';
 
@@ -55,8 +55,9 @@ async function floorTrial(out: string, trial: number, ports: FloorPorts, opts: P
     const r = shapeRow(await readPoints(join(out, 'points.csv')), trial);
     if (!r) throw new Error(`no ok forkbench/centralized/full/n${FLOOR_SHAPE.n}/r${FLOOR_SHAPE.rate} point to copy the traffic shape from`);
     const pid = String(r.point_id);
-    const metrics = JSON.parse(await readFile(join(out, 'points', pid.replace(/\//g, '_'), 'head-metrics.json'), 'utf8')) as { received: Record<string, number>; sent: Record<string, number> };
-    const shape = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), receivedShare(metrics));
+    const counters = (file: string): Promise<MessageCounts> => readFile(join(out, 'points', pid.replace(/\//g, '_'), file), 'utf8').then((t) => JSON.parse(t) as MessageCounts);
+    const share = receivedShare(await counters('head-metrics.json'), await counters('head-metrics-start.json'));
+    const shape = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), share);
     Object.assign(base, { shape_point: pid, in_rate_dps: Math.round(shape.inRate), copies: Number(shape.copies.toFixed(4)) });
     const f = await runFloorTrial({ shape, ports, warmupS: FLOOR_WARMUP_S, windowS: FLOOR_WINDOW_S, signal: opts.signal });
     row = {

@@ -143,6 +143,13 @@ describe('floor shape', () => {
     expect(() => floorShape('p', 0, 100, 0.5)).toThrow(FloorError);
     expect(() => floorShape('p', 100, 100, receivedShare({ received: {}, sent: {} }))).toThrow(/no traffic shape from p/);
   });
+
+  it('the split over the window: counters at its end minus at its start', () => {
+    const start = { received: { INVITE: 100, '180': 1000 }, sent: { INVITE: 3000, '180': 100 } };
+    const end = { received: { INVITE: 110, '180': 1160 }, sent: { INVITE: 3160, '180': 110 } };
+    expect(receivedShare(end, start)).toBeCloseTo(170 / 340, 12);
+    expect(receivedShare(start, start)).toBeNaN();
+  });
 });
 
 describe('floor.csv', () => {
