@@ -10,6 +10,7 @@ import { shellQuote } from '../records/run-meta.js';
 import { fail } from './cli-fail.js';
 import { runPoint } from '../engine/point-runner.js';
 import { openTestbed } from '../testbed/hosts/testbed.js';
+import { handleInterrupts } from '../testbed/processes.js';
 
 /** The config every trial shares; preflight checks only the tools the given targets need. */
 async function baseConfig(out: string, targets: Target[], flags: { pin?: boolean; capture?: boolean; basePort?: string; cpuBudget?: string }): Promise<BenchConfig> {
@@ -130,25 +131,40 @@ export function registerCapacityCommands(program: Command): void {
 
   program
     .command('perf')
-    .description('make perf: forkbench vs Kamailio CPU per call (N=16, 100 cps, with the distributed head beside them) and the head at N=2 and N=32')
-    .option('--out <dir>', 'results folder', 'results/perf')
-    .option('--calls <n>', 'measured calls per point', '1000')
-    .option('--rate <cps>', 'call rate of the head-scaling comparison', '100')
+    .description('make perf: the issue-9 CPU ratios (forkbench vs Kamailio, lazy vs full, centralized vs head, head N=64 vs N=2, proxy vs a bare UDP relay), medians of 3 interleaved trials')
+    .option('--out <dir>', 'results folder (an existing one is resumed: points already in points.csv are kept)', 'results/perf')
+    .option('--calls <n>', 'measured calls per point', '500')
+    .option('--rate <cps>', 'call rate of the head-scaling comparison (head at N=2 and N=64)', '50')
     .option('--targets <list>', 'forkbench,kamailio (without kamailio the forkbench/kamailio ratios print n/a)', 'forkbench,kamailio')
-    .option('--base-port <port>', 'first port a point uses')
+    .option('--base-port <port>', 'first port a point uses (the bare relay uses base+90..92)')
     .option('--cpu-budget <cores>', BUDGET_HELP)
-    .option('--topology <local|netns|file>', 'where each role runs (see bench --topology)')
+    .option('--topology <local|netns|file>', 'where each role runs (see bench --topology; the bare relay runs on 127.0.0.1)')
     .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string; cpuBudget?: string; topology?: string }) => {
       const targets = targetList(o.targets);
       const req = { out: o.out, calls: positiveNumber(o.calls, '--calls'), rate: positiveNumber(o.rate, '--rate'), targets };
       const base = await baseConfig(o.out, targets, o);
       const testbed = await openTestbed(o.topology, { ...base, modes: ['centralized', 'distributed'] });
-      const { lines } = await runPerf(req, base, {
+      // Ctrl-C: the current point (or floor trial) stops, its processes with it; finished points stay.
+      const interrupt = new AbortController();
+      let signal: 'SIGINT' | 'SIGTERM' = 'SIGINT';
+      const off = handleInterrupts((sig) => {
+        signal = sig;
+        interrupt.abort();
+      });
+      const { lines, interrupted } = await runPerf(req, base, {
         testbed,
         argv: process.argv,
-        onEvent: (e) => e.kind === 'point-done' && console.log(`  ${e.point.pointId}: ${e.row.status}, ${e.row.cpu_us_per_call} us/call, SER ${e.row.ser}`),
+        signal: interrupt.signal,
+        log: (s) => console.log(s),
+        onEvent: (e) => e.kind === 'point-done' && console.log(`  [${e.index}/${e.total}] ${e.point.pointId}: ${e.row.status}, ${e.row.cpu_us_per_call} us/call, SER ${e.row.ser}${e.row.status === 'ok' ? '' : `, ${e.row.error}`}`),
+      }).finally(async () => {
+        off();
+        await testbed?.close();
       });
-      await testbed?.close();
+      if (interrupted) {
+        console.log(`interrupted: finished points are kept in ${o.out}; run the same command again to go on`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
       console.log(lines.join('\n'));
     });
 }

@@ -1,68 +1,127 @@
-// make perf: the CPU-per-call ratios the project promises, from two small sweeps run side by side
-// in one results folder. The summary is computed from points.csv rows by a pure function.
-import { writeFile } from 'node:fs/promises';
+// make perf: the issue-9 ratios from one results folder. The plan (plan/perf-plan.ts) runs every
+// point 3 times, trial-major; right after each trial of the centralized N=16 point the bare UDP relay
+// runs with that point's traffic shape (engine/floor-runner.ts). The summary is a pure function of
+// points.csv and floor.csv (records/perf-summary.ts).
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultParse, validateConfig, type BenchConfig, type Target } from '../plan/bench-config.js';
+import { validateConfig, type BenchConfig, type SweepPoint, type Target } from '../plan/bench-config.js';
+import { FLOOR_SHAPE, FLOOR_WARMUP_S, FLOOR_WINDOW_S, PERF_TRIALS, perfConfig, perfDesigns, perfPlan } from '../plan/perf-plan.js';
 import type { PointRow } from '../records/columns.js';
-import { mean } from '../measure/percentiles.js';
-import { readPoints } from '../records/results-csv.js';
-import { runSweep, type SweepEvent } from './sweep.js';
+import { appendFloor, readFloor, type FloorRow } from '../records/floor-csv.js';
+import { perfSummary } from '../records/perf-summary.js';
+import { completedPointIds, readPoints } from '../records/results-csv.js';
+import { readMeta } from '../records/run-meta.js';
 import type { Testbed } from '../testbed/hosts/testbed.js';
+import { floorShape, receivedShare, runFloorTrial, type FloorPorts, type MessageCounts } from './floor-runner.js';
+import { pointTiming } from './point-runner.js';
+import { runSweep, type SweepEvent } from './sweep.js';
 
 export interface PerfRequest {
   out: string;
   calls: number;
-  /** Call rate of the head-scaling comparison (N=2 and N=32). */
+  /** Call rate of the head-scaling comparison (head at N=2 and N=64). */
   rate: number;
   targets: readonly Target[];
 }
 
-/** The two sweeps: N=16 at 100 cps (forkbench both modes and parses, and Kamailio), then the head at N=2 and 32. */
-export function perfSweeps(req: PerfRequest): Partial<BenchConfig>[] {
-  return [
-    { targets: [...req.targets], modes: ['centralized', 'distributed'], parse: ['auto', 'lazy'], groupSizes: [16], rates: [100] },
-    ...(req.targets.includes('forkbench') ? [{ targets: ['forkbench'] as Target[], modes: ['centralized', 'distributed'] as BenchConfig['modes'], groupSizes: [2, 32], rates: [req.rate] }] : []),
-  ];
+export interface PerfOptions {
+  argv?: string[];
+  signal?: AbortSignal;
+  onEvent?: (e: SweepEvent) => void;
+  testbed?: Testbed;
+  log?: (line: string) => void;
 }
 
-/** The perf report lines: CPU microseconds per successful call (mean over trials) and their ratios. */
-export function perfSummary(rows: readonly PointRow[], rate: number, out: string): string[] {
-  const ok = rows.filter((r) => r.status === 'ok');
-  // Each mode at its default parse (full centralized, lazy head) unless asked otherwise.
-  const cpu = (target: string, mode: string, n: number, r: number, parse: string = defaultParse(target, mode)): number | undefined =>
-    mean(
-      ok
-        .filter((x) => x.target === target && x.mode === mode && x.parse === parse && Number(x.group_size) === n && Number(x.offered_rate_cps) === r)
-        .map((x) => Number(x.cpu_us_per_call))
-        .filter(Number.isFinite),
-    );
-  const fb = cpu('forkbench', 'centralized', 16, 100);
-  const head16 = cpu('forkbench', 'distributed', 16, 100);
-  const fbLazy = cpu('forkbench', 'centralized', 16, 100, 'lazy');
-  const kam = cpu('kamailio', 'centralized', 16, 100);
-  const c32 = cpu('forkbench', 'centralized', 32, rate);
-  const d32 = cpu('forkbench', 'distributed', 32, rate);
-  const d2 = cpu('forkbench', 'distributed', 2, rate);
-  const fmt = (x: number | undefined): string => (x === undefined ? 'n/a' : x.toFixed(0));
-  const ratio = (a?: number, b?: number): string => (a !== undefined && b !== undefined ? (a / b).toFixed(2) : 'n/a');
-  return [
-    `CPU microseconds per successful call (${out}/points.csv)`,
-    `  forkbench centralized N=16 @100 cps: ${fmt(fb)}   kamailio N=16 @100 cps: ${fmt(kam)}   forkbench/kamailio = ${ratio(fb, kam)} (target <= 2.0)`,
-    `  forkbench centralized with lazy parsing N=16 @100 cps: ${fmt(fbLazy)}   forkbench lazy/kamailio = ${ratio(fbLazy, kam)}`,
-    `  distributed head N=16 @100 cps: ${fmt(head16)}   centralized/head = ${ratio(fb, head16)}`,
-    `  centralized N=32 @${rate}: ${fmt(c32)}   distributed head N=32: ${fmt(d32)}   centralized/head = ${ratio(c32, d32)} (target >= 4)`,
-    `  distributed head N=2 @${rate}: ${fmt(d2)}   head N=32 / head N=2 = ${ratio(d32, d2)} (target <= 1.30)`,
-  ];
+/** Estimated seconds, as bench estimates a sweep (sending time + 6 s a point), plus the floor trials. */
+export function perfEtaS(points: readonly SweepPoint[], config: BenchConfig, floorTrials: number): number {
+  return points.reduce((s, p) => s + pointTiming(config, p.rate).sendS + 6, 0) + floorTrials * (FLOOR_WARMUP_S + FLOOR_WINDOW_S + 2);
 }
 
-/** Runs (or resumes) the perf sweeps in req.out, writes perf.txt and returns its lines. */
-export async function runPerf(req: PerfRequest, base: BenchConfig, opts: { argv?: string[]; signal?: AbortSignal; onEvent?: (e: SweepEvent) => void; testbed?: Testbed } = {}): Promise<{ lines: string[]; interrupted: boolean }> {
-  for (const s of perfSweeps(req)) {
-    const config = validateConfig({ ...base, parse: ['auto'], ...s, calls: req.calls, out: req.out });
-    const r = await runSweep({ config, resume: true, argv: opts.argv, signal: opts.signal, onEvent: opts.onEvent, testbed: opts.testbed });
-    if (r.interrupted) return { lines: [], interrupted: true };
+const isShapePoint = (p: Pick<SweepPoint, 'target' | 'mode' | 'parse' | 'groupSize' | 'rate'>): boolean =>
+  p.target === FLOOR_SHAPE.target && p.mode === FLOOR_SHAPE.mode && p.parse === FLOOR_SHAPE.parse && p.groupSize === FLOOR_SHAPE.n && p.rate === FLOOR_SHAPE.rate;
+
+/** The shape point's row of this trial, or (it failed) of another ok trial. */
+function shapeRow(rows: readonly PointRow[], trial: number): PointRow | undefined {
+  const ok = rows.filter((r) => r.status === 'ok' && isShapePoint({ target: r.target as Target, mode: r.mode as SweepPoint['mode'], parse: r.parse as SweepPoint['parse'], groupSize: Number(r.group_size), rate: Number(r.offered_rate_cps) }));
+  return ok.find((r) => Number(r.trial) === trial) ?? ok[0];
+}
+
+/** One floor trial with the traffic of the shape point; a failure is a failed floor.csv row, not a thrown error. */
+async function floorTrial(out: string, trial: number, ports: FloorPorts, opts: PerfOptions): Promise<void> {
+  const base: FloorRow = { trial, status: 'failed' };
+  let row: FloorRow;
+  try {
+    const r = shapeRow(await readPoints(join(out, 'points.csv')), trial);
+    if (!r) throw new Error(`no ok forkbench/centralized/full/n${FLOOR_SHAPE.n}/r${FLOOR_SHAPE.rate} point to copy the traffic shape from`);
+    const pid = String(r.point_id);
+    const counters = (file: string): Promise<MessageCounts> => readFile(join(out, 'points', pid.replace(/\//g, '_'), file), 'utf8').then((t) => JSON.parse(t) as MessageCounts);
+    const share = receivedShare(await counters('head-metrics.json'), await counters('head-metrics-start.json'));
+    const shape = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), share);
+    Object.assign(base, { shape_point: pid, in_rate_dps: Math.round(shape.inRate), copies: Number(shape.copies.toFixed(4)) });
+    const f = await runFloorTrial({ shape, ports, warmupS: FLOOR_WARMUP_S, windowS: FLOOR_WINDOW_S, signal: opts.signal });
+    row = {
+      ...base,
+      window_s: Number(f.windowS.toFixed(3)),
+      received: f.received,
+      sent: f.sent,
+      cpu_us: f.cpuUs,
+      us_per_msg: Number(f.usPerMsg.toFixed(3)),
+      generated: f.generated,
+      relay_received: f.relayReceived,
+      relay_sent: f.relaySent,
+      sink_received: f.sinkReceived,
+      status: 'ok',
+    };
+  } catch (e) {
+    if (opts.signal?.aborted) return; // an interrupted trial is not a result
+    row = { ...base, error: (e as Error).message };
   }
-  const lines = perfSummary(await readPoints(join(req.out, 'points.csv')), req.rate, req.out);
+  await appendFloor(join(out, 'floor.csv'), row);
+  opts.log?.(row.status === 'ok' ? `  floor #${trial}: ${row.us_per_msg} us per message (${row.in_rate_dps} datagrams/s in, ${row.copies} sends each, ${row.received} in + ${row.sent} out)` : `  floor #${trial}: FAILED: ${row.error}`);
+}
+
+/** Runs (or resumes) the perf plan in req.out, writes perf.txt and floor.csv, returns the summary lines. */
+export async function runPerf(req: PerfRequest, base: BenchConfig, opts: PerfOptions = {}): Promise<{ lines: string[]; interrupted: boolean }> {
+  const designs = perfDesigns(req.rate, req.targets);
+  const config = validateConfig(perfConfig(base, designs, req.calls, req.out));
+  const points = perfPlan(designs, config.forkNodes);
+  const pointsFile = join(req.out, 'points.csv');
+  const floorFile = join(req.out, 'floor.csv');
+  const done = existsSync(pointsFile) ? completedPointIds(pointsFile) : new Set<string>();
+  const floorDone = new Set((await readFloor(floorFile)).map((r) => Number(r.trial)));
+  const withFloor = designs.some((d) => isShapePoint({ ...d, groupSize: d.n }));
+  const floorTodo = withFloor ? PERF_TRIALS - floorDone.size : 0;
+  const todo = points.filter((p) => !done.has(p.pointId));
+  const resumed = points.length - todo.length;
+  opts.log?.(
+    `forkbench perf: ${todo.length} points (${designs.length} designs x ${PERF_TRIALS} interleaved trials, ${config.calls} calls each)${resumed ? `, ${resumed} already in ${pointsFile}` : ''} and ${floorTodo} bare-relay floor trials, about ${Math.ceil(perfEtaS(todo, config, floorTodo) / 60)} min`,
+  );
+  // Floor ports above the block a point uses (base .. base+84 at N=64).
+  const ports: FloorPorts = { relay: config.basePort + 90, control: config.basePort + 91, sink: config.basePort + 92 };
+  const r = await runSweep({
+    config,
+    resume: true,
+    points,
+    argv: opts.argv,
+    signal: opts.signal,
+    onEvent: opts.onEvent,
+    testbed: opts.testbed,
+    afterPoint: async (p) => {
+      if (!isShapePoint(p) || floorDone.has(p.trial)) return;
+      await floorTrial(req.out, p.trial, ports, opts);
+      floorDone.add(p.trial);
+    },
+  });
+  if (r.interrupted) return { lines: [], interrupted: true };
+  // Floor trials not run beside their point (resumed run, or the point failed).
+  for (let t = 1; withFloor && t <= PERF_TRIALS; t++) {
+    if (opts.signal?.aborted) return { lines: [], interrupted: true };
+    if (!floorDone.has(t)) await floorTrial(req.out, t, ports, opts);
+  }
+  const meta = await readMeta(req.out).catch(() => undefined);
+  const commit = meta?.forkbench.gitCommit ? `${meta.forkbench.gitCommit}${meta.forkbench.gitDirty ? ' (dirty)' : ''}` : 'unknown';
+  const lines = perfSummary({ rows: await readPoints(pointsFile), floor: await readFloor(floorFile), designs, headRate: req.rate, out: req.out, commit });
   await writeFile(join(req.out, 'perf.txt'), lines.join('\n') + '\n');
   return { lines, interrupted: false };
 }

@@ -14,6 +14,7 @@ import { readPcapFile } from '../measure/pcap.js';
 import { buildPointRow, type PointMeasurements } from '../records/point-row.js';
 import { layoutPoint, portsOf } from '../plan/point-layout.js';
 import { portFree } from '../testbed/processes.js';
+import { SippPortPicker } from '../testbed/load/sipp-ports.js';
 import type { PointInput } from '../records/results-csv.js';
 import { startSipp, waitUntilUdpBound, type SippOptions, type SippProcess } from '../testbed/load/sipp.js';
 import { readSippRttFile, readSippStatFile } from '../measure/sipp-stats.js';
@@ -178,9 +179,10 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     // Under loss a retransmission that reaches a member after its call ended starts a new SIPp call:
     // headroom in -m, so members do not exit early (they are stopped after the caller anyway).
     const memberCalls = plan.loss ? timing.totalCalls * 2 : timing.totalCalls;
-    layout.memberPorts.forEach((port, j) => {
-      run.members.push(sipp(j, { ...sippCommon, calls: memberCalls, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
-    });
+    const auxPorts = new SippPortPicker(); // past 33 SIPp instances (N > 32): see sipp-ports.ts
+    for (const [j, port] of layout.memberPorts.entries()) {
+      run.members.push(sipp(j, { ...sippCommon, ...(await auxPorts.forInstance(j)), calls: memberCalls, role: j === 0 ? 'answerer' : 'ringer', localPort: port, ringMs: config.ringMs, name: `member-${String(j + 1).padStart(2, '0')}` }));
+    }
     const pcapFile = join(ctx.pointDir, 'caller.pcap');
     // Every leg of the proxy under test (for its own delay); on a topology, the caller's leg only,
     // captured at the caller's host.
@@ -205,6 +207,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     const startedMs = Date.now();
     run.caller = sipp('caller', {
       ...sippCommon,
+      ...(await auxPorts.forInstance(layout.memberPorts.length)),
       role: 'caller',
       localPort: layout.callerPort,
       remote: run.target.sipAddress,
@@ -239,8 +242,10 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     else if (reading?.measured) m.cpu = { central: { ok: true, pid: 0, pids: [], cpuUs: reading.cpuUs, wallUs: reading.wallUs, cpuPct: (reading.cpuUs / reading.wallUs) * 100, peakRssKb: 0, rssKb: 0 }, forkNodes: [] };
     else m.cpu = { forkNodes: [], notMeasured: reading?.reason ?? 'target CPU not measured' };
     if (run.faults?.killed.size) m.killedForkNodes = [...run.faults.killed];
-    // Raw material: the central proxy's counters at the end of the window.
+    // Raw material: the central proxy's counters at the end of the window, and at its start (the
+    // window's messages in and out, e.g. for perf's bare-relay floor).
     if (m.counters.end) await writeFile(join(ctx.pointDir, 'head-metrics.json'), JSON.stringify(m.counters.end, null, 1));
+    if (m.counters.start) await writeFile(join(ctx.pointDir, 'head-metrics-start.json'), JSON.stringify(m.counters.start, null, 1));
 
     trace('window measured');
     const remainingMs = timing.deadlineS * 1000 - (Date.now() - startedMs);

@@ -33,6 +33,10 @@ export interface SweepOptions {
   external?: ExternalOptions;
   /** --topology netns | FILE (opened by the caller, which also closes it). */
   testbed?: Testbed;
+  /** The points to run, in this order, instead of every point of the config interleaved (perf's plan). */
+  points?: readonly SweepPoint[];
+  /** Runs after each finished point is written (perf's floor trial beside its proxy point). */
+  afterPoint?: (point: SweepPoint, row: PointInput) => Promise<void>;
 }
 
 /** CPU lists for --pin: proxy/head alone on core 0, everything else on the other cores. */
@@ -58,7 +62,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
   await mkdir(out, { recursive: true });
   const done = opts.resume && existsSync(pointsFile) ? completedPointIds(pointsFile) : new Set<string>();
   // Repeats interleaved A B A B across designs, so the machine's drift falls on every design alike.
-  const all = interleavedOrder(sweepPoints(config));
+  const all = opts.points ? [...opts.points] : interleavedOrder(sweepPoints(config));
   const todo = all.filter((p) => !done.has(p.pointId));
 
   let capture = config.capture;
@@ -96,6 +100,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ out: string; compl
     completed++;
     if (row.status !== 'ok') failed++;
     opts.onEvent?.({ kind: 'point-done', index: i + 1, total: todo.length, point, row, failuresSoFar: failed });
+    if (opts.afterPoint && !opts.signal?.aborted) await opts.afterPoint(point, row);
   }
   await stopAll();
   const interrupted = opts.signal?.aborted ?? false;

@@ -1,0 +1,211 @@
+// One floor trial of `forkbench perf`: the bare UDP relay (testbed/targets/bare-relay.ts) driven with
+// the traffic shape of a centralized proxy point (datagrams in per second, sends per datagram), its
+// CPU over a measured window divided by the datagrams it received and sent in that window.
+// Generator and sink are sockets in this process; the relay is a tracked child, stopped on every path.
+import { createSocket, type Socket } from 'node:dgram';
+import { join } from 'node:path';
+import { MESSAGES } from '../../proxy/bench/messages.js';
+import { CpuWindow } from '../measure/cpu-sampler.js';
+import { packageRoot } from '../testbed/system.js';
+import { portFree, spawnTracked, type TrackedChild } from '../testbed/processes.js';
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 10_000;
+const QUERY_TIMEOUT_MS = 2_000;
+
+/** What the relay is driven with, taken from a proxy point. */
+export interface FloorShape {
+  pointId: string; // the proxy point copied
+  inRate: number; // datagrams per second into the relay (the proxy's received messages per second)
+  copies: number; // sends per received datagram (the proxy's sent / received)
+}
+
+export interface FloorPorts {
+  relay: number;
+  control: number;
+  sink: number;
+}
+
+export interface FloorResult {
+  relayPid: number;
+  windowS: number;
+  received: number; // by the relay in the window
+  sent: number;
+  cpuUs: number; // relay CPU in the window
+  usPerMsg: number; // cpuUs / (received + sent)
+  // Whole-run totals, for cross-checks: what left the generator, what the relay counted, what arrived.
+  generated: number;
+  relayReceived: number;
+  relaySent: number;
+  sinkReceived: number;
+}
+
+export class FloorError extends Error {
+  override name = 'FloorError';
+}
+
+/**
+ * The floor's shape from a proxy point: messages per call x achieved calls/s, split into received
+ * and sent by the proxy's own counters (receivedShare = received / (received + sent)).
+ */
+export function floorShape(pointId: string, msgsPerCall: number, callRate: number, receivedShare: number): FloorShape {
+  if (!(msgsPerCall > 0 && callRate > 0 && receivedShare > 0 && receivedShare < 1)) {
+    throw new FloorError(`no traffic shape from ${pointId}: messages per call ${msgsPerCall}, call rate ${callRate}, received share ${receivedShare}`);
+  }
+  return { pointId, inRate: msgsPerCall * callRate * receivedShare, copies: (1 - receivedShare) / receivedShare };
+}
+
+export interface MessageCounts {
+  received: Record<string, number>;
+  sent: Record<string, number>;
+}
+
+/**
+ * received / (received + sent) of a proxy over the measured window: counters at its end minus at its
+ * start (head-metrics.json, head-metrics-start.json). The end snapshot alone would count the calls in
+ * flight at the window's end, whose INVITEs are out and whose answers are not in yet.
+ */
+export function receivedShare(end: MessageCounts, start: MessageCounts = { received: {}, sent: {} }): number {
+  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+  const rx = sum(end.received) - sum(start.received);
+  const tx = sum(end.sent) - sum(start.sent);
+  return rx > 0 && tx > 0 ? rx / (rx + tx) : Number.NaN;
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function bind(sock: Socket, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(port, HOST, () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function waitStarted(child: TrackedChild): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!child.stdoutTail().includes('listening on')) {
+    if (child.exitInfo) throw new FloorError(`bare relay exited at start: ${child.stderrTail().trim() || `code ${child.exitInfo.code}`}`);
+    if (Date.now() > deadline) throw new FloorError(`bare relay did not start within ${START_TIMEOUT_MS} ms`);
+    await sleep(20);
+  }
+}
+
+/** The relay's counters, over its control port. */
+function query(sock: Socket, port: number): Promise<{ received: number; sent: number }> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      sock.off('message', on);
+      reject(new FloorError(`bare relay did not answer on its control port ${port} within ${QUERY_TIMEOUT_MS} ms`));
+    }, QUERY_TIMEOUT_MS);
+    const on = (buf: Buffer): void => {
+      clearTimeout(t);
+      sock.off('message', on);
+      resolve(JSON.parse(buf.toString('utf8')) as { received: number; sent: number });
+    };
+    sock.on('message', on);
+    sock.send('?', port, HOST);
+  });
+}
+
+/**
+ * Sends `rate` datagrams per second to `port`, cycling through the SIP messages of a call, until
+ * `stop()` says so, `maxCount` datagrams are out or `maxMs` have passed. Returns the count sent.
+ */
+async function generate(sock: Socket, port: number, rate: number, maxCount: number, maxMs: number, stop: () => boolean): Promise<number> {
+  const messages = Object.values(MESSAGES);
+  const t0 = performance.now();
+  let n = 0;
+  while (n < maxCount && !stop()) {
+    const elapsed = performance.now() - t0;
+    if (elapsed > maxMs) break;
+    const due = Math.min(maxCount, Math.floor((elapsed / 1000) * rate));
+    for (; n < due; n++) sock.send(messages[n % messages.length]!, port, HOST);
+    await sleep(2);
+  }
+  return n;
+}
+
+export interface FloorTrialOptions {
+  shape: FloorShape;
+  ports: FloorPorts;
+  warmupS: number;
+  windowS: number;
+  signal?: AbortSignal;
+}
+
+/** Runs the relay under the shape for warmupS + windowS seconds and measures the window. */
+export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> {
+  for (const p of [o.ports.relay, o.ports.control, o.ports.sink]) {
+    if (!(await portFree(p, 'udp'))) throw new FloorError(`UDP port ${p} is in use: stop what holds it or pick another --base-port`);
+  }
+  const relayJs = join(packageRoot(), 'dist', 'harness', 'testbed', 'targets', 'bare-relay.js');
+  const boundS = Math.ceil(o.warmupS + o.windowS + 30);
+  const sink = createSocket('udp4');
+  const gen = createSocket('udp4');
+  const ctl = createSocket('udp4');
+  let sinkReceived = 0;
+  sink.on('message', () => sinkReceived++);
+  gen.on('error', () => undefined); // a send the kernel refuses is a datagram the relay never counts
+  let stopping = false;
+  let child: TrackedChild | undefined;
+  let generated: Promise<number> | undefined;
+  try {
+    await Promise.all([bind(sink, o.ports.sink), bind(gen, 0), bind(ctl, 0)]);
+    const args = [relayJs, '--listen', String(o.ports.relay), '--control', String(o.ports.control), '--to', String(o.ports.sink), '--copies', String(o.shape.copies), '--max-s', String(boundS)];
+    child = spawnTracked(process.execPath, args, { name: 'bare-relay' });
+    await waitStarted(child);
+    const totalS = o.warmupS + o.windowS;
+    generated = generate(gen, o.ports.relay, o.shape.inRate, Math.ceil(o.shape.inRate * (totalS + 1)), (totalS + 2) * 1000, () => stopping || (o.signal?.aborted ?? false));
+    await sleep(o.warmupS * 1000, o.signal);
+    const cpu = new CpuWindow([{ pid: child.pid }]);
+    await cpu.start();
+    const c0 = await query(ctl, o.ports.control);
+    await sleep(o.windowS * 1000, o.signal);
+    const usage = (await cpu.end()).get(child.pid);
+    const c1 = await query(ctl, o.ports.control);
+    stopping = true;
+    const sentByGenerator = await generated;
+    if (o.signal?.aborted) throw new FloorError('interrupted');
+    if (!usage?.ok) throw new FloorError(`no CPU sample of the bare relay: ${usage?.error ?? 'not sampled'}`);
+    await sleep(200); // the datagrams still in flight reach the relay and the sink
+    const last = await query(ctl, o.ports.control);
+    const received = c1.received - c0.received;
+    const sent = c1.sent - c0.sent;
+    if (received + sent === 0) throw new FloorError('the bare relay saw no datagram in the window');
+    return {
+      relayPid: child.pid,
+      windowS: usage.wallUs / 1e6,
+      received,
+      sent,
+      cpuUs: usage.cpuUs,
+      usPerMsg: usage.cpuUs / (received + sent),
+      generated: sentByGenerator,
+      relayReceived: last.received,
+      relaySent: last.sent,
+      sinkReceived,
+    };
+  } finally {
+    stopping = true;
+    await generated?.catch(() => 0); // no send on a closed socket
+    await child?.stop();
+    for (const s of [sink, gen, ctl]) {
+      try {
+        s.close();
+      } catch {
+        // never bound
+      }
+    }
+  }
+}

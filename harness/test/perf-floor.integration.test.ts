@@ -1,0 +1,51 @@
+// The bare UDP relay of `forkbench perf`, for real: a tiny bounded load on loopback, the counts on
+// every side, a CPU sample, and no process left afterwards. Ports 27700-27799 on 127.0.0.1.
+// Run under the shared lock: flock /tmp/forkbench-it.lock npx vitest run harness/test/perf-floor.integration.test.ts
+import { describe, expect, it } from 'vitest';
+import { runFloorTrial, FloorError } from '../engine/floor-runner.js';
+import { supervisor } from '../testbed/processes.js';
+import { createSocket } from 'node:dgram';
+
+const BASE = 27700;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('bare UDP relay floor', () => {
+  it('relays every datagram 1.5 times (the credit of --copies), counts both ways, samples its CPU, and is gone afterwards', async () => {
+    const r = await runFloorTrial({ shape: { pointId: 'test', inRate: 400, copies: 1.5 }, ports: { relay: BASE, control: BASE + 1, sink: BASE + 2 }, warmupS: 0.3, windowS: 1 });
+    // About 400 datagrams/s over 1.3 s, bounded by the generator's count (rate x (1.3 + 1) s).
+    expect(r.generated).toBeGreaterThan(300);
+    expect(r.generated).toBeLessThanOrEqual(Math.ceil(400 * 2.3));
+    // Loopback at this rate loses nothing: the relay got all, sent floor(received x 1.5), the sink got all that.
+    expect(r.relayReceived).toBe(r.generated);
+    expect(r.relaySent).toBe(Math.floor(r.relayReceived * 1.5));
+    expect(r.sinkReceived).toBe(r.relaySent);
+    // The window: about a second's worth, 1.5 sends each (+-1 for a credit carried across the window's edges).
+    expect(r.received).toBeGreaterThan(200);
+    expect(r.received).toBeLessThan(r.generated);
+    expect(Math.abs(r.sent - r.received * 1.5)).toBeLessThanOrEqual(1);
+    expect(r.windowS).toBeGreaterThan(0.9);
+    expect(Number.isFinite(r.cpuUs) && r.cpuUs >= 0).toBe(true);
+    expect(r.usPerMsg).toBe(r.cpuUs / (r.received + r.sent));
+    expect(alive(r.relayPid)).toBe(false);
+    expect(supervisor.tracked).toHaveLength(0);
+  });
+
+  it('refuses a port in use before starting anything', async () => {
+    const squat = createSocket('udp4');
+    await new Promise<void>((resolve) => squat.bind(BASE + 10, '127.0.0.1', resolve));
+    try {
+      await expect(runFloorTrial({ shape: { pointId: 'test', inRate: 100, copies: 1 }, ports: { relay: BASE + 10, control: BASE + 11, sink: BASE + 12 }, warmupS: 0.1, windowS: 0.2 })).rejects.toThrow(FloorError);
+      expect(supervisor.tracked).toHaveLength(0);
+    } finally {
+      squat.close();
+    }
+  });
+});
