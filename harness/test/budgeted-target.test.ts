@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, validateConfig, mergeConfig, ConfigError } from '../plan/bench-config.js';
 import { detectCgroups, liveCgroups, listForkbenchCgroups } from '../testbed/cgroup.js';
-import { underCpuBudget } from '../testbed/targets/budgeted.js';
+import { budgetPlacementFromEnv, underCpuBudget } from '../testbed/targets/budgeted.js';
+import { availableParallelism } from 'node:os';
 import type { MeasuredProcess, ProxyTarget, TargetStart } from '../testbed/targets/target.js';
 
 const cg = detectCgroups();
@@ -68,6 +69,28 @@ describe('underCpuBudget', () => {
     expect(fake.stopped()).toBe(true);
     expect(mine()).toEqual([]);
     expect(dirs.every((d) => !existsSync(d))).toBe(true);
+  });
+
+  it('places each budgeted process (every thread, the tree whole) on one CPU: process i on CPU i mod n; placement any leaves them', async () => {
+    const allowed = (pid: number): string => /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
+    const all = allowed(process.pid);
+    const fake = fakeTarget();
+    const running = await underCpuBudget(fake.target, 0.3, layout, 'one-cpu').start(start);
+    const n = availableParallelism();
+    const [head, node] = running.processes;
+    const headGroup = mine().find((d) => d.endsWith('-head') && d.startsWith(layout.version === 1 ? layout.cpuDir : layout.dir))!;
+    const headPids = readFileSync(join(headGroup, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
+    expect(headPids.length).toBeGreaterThanOrEqual(3);
+    for (const pid of headPids) expect(allowed(pid)).toBe('0');
+    expect(allowed(node!.pid)).toBe(String(1 % n));
+    await running.stop();
+    const spread = fakeTarget();
+    const r2 = await underCpuBudget(spread.target, 0.3, layout, 'any').start(start);
+    expect(allowed(r2.processes[0]!.pid)).toBe(all);
+    await r2.stop();
+    expect(head!.pid).not.toBe(r2.processes[0]!.pid);
+    expect(budgetPlacementFromEnv({ FORKBENCH_BUDGET_PLACEMENT: 'any' })).toBe('any');
+    expect(budgetPlacementFromEnv({})).toBe('one-cpu');
   });
 
   it('when a process cannot be confined, start fails, the target is stopped and no group is left', async () => {

@@ -8,10 +8,14 @@
 // of processes.ts end in process.exit, which runs the synchronous cleanup below). Removal first moves
 // any task still inside to the parent group, because rmdir fails on a cgroup that has tasks.
 
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { processTree } from './system.js';
 import { installShutdownHandlers } from './processes.js';
+
+const execFileP = promisify(execFile);
 
 export const CGROUP_PREFIX = 'forkbench';
 export const DEFAULT_PERIOD_US = 10_000; // 10 ms: short periods keep a throttled proxy's stalls short
@@ -202,6 +206,22 @@ export class CpuCgroup {
       }
     }
     return pids;
+  }
+
+  /**
+   * Pins every thread of every process in the group to one CPU (taskset -a; later threads and forks
+   * inherit it). Why: CFS hands quota to each CPU in slices (sched_cfs_bandwidth_slice_us, 5 ms),
+   * so a 2 ms-per-10 ms quota spread over two CPUs strands runtime on one while threads on the
+   * other are throttled; on one CPU the group can use all of its quota.
+   */
+  async pinTo(cpu: number): Promise<void> {
+    for (const pid of this.pids()) {
+      try {
+        await execFileP('taskset', ['-a', '-p', '-c', String(cpu), String(pid)]);
+      } catch (e) {
+        if (this.pids().includes(pid)) throw new Error(`cannot pin pid ${pid} of ${this.name} to CPU ${cpu}: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Pids in the group now. */

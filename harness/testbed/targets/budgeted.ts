@@ -4,8 +4,17 @@
 // stop() stops the processes and removes the cgroups, also when starting failed half-way.
 import { CpuBudget, type CgroupLayout, type CpuCgroup } from '../cgroup.js';
 import type { ProxyTarget, RunningTarget } from './target.js';
+import { availableParallelism } from 'node:os';
 
-export function underCpuBudget(inner: ProxyTarget, cores: number, layout: CgroupLayout): ProxyTarget {
+/** FORKBENCH_BUDGET_PLACEMENT=any lets the kernel spread a budgeted process over CPUs (the before-state, for comparison). */
+export function budgetPlacementFromEnv(env: NodeJS.ProcessEnv = process.env): BudgetPlacement {
+  return env.FORKBENCH_BUDGET_PLACEMENT === 'any' ? 'any' : 'one-cpu';
+}
+
+/** Where budgeted processes may run: each on one CPU (the default), or any CPU the kernel picks. */
+export type BudgetPlacement = 'one-cpu' | 'any';
+
+export function underCpuBudget(inner: ProxyTarget, cores: number, layout: CgroupLayout, placement: BudgetPlacement = budgetPlacementFromEnv()): ProxyTarget {
   return {
     name: `${inner.name} under ${cores} cores each`,
     async start(s) {
@@ -17,7 +26,13 @@ export function underCpuBudget(inner: ProxyTarget, cores: number, layout: Cgroup
         await budget.close().catch(() => undefined); // close() tries every group; harness exit retries
       };
       try {
-        for (const p of running.processes) byPid.set(p.pid, await budget.confine(p.name, p.pid, p.tree));
+        const ncpu = availableParallelism();
+        for (const [i, p] of running.processes.entries()) {
+          const group = await budget.confine(p.name, p.pid, p.tree);
+          byPid.set(p.pid, group);
+          // A budget of at most one core runs on one CPU (see CpuCgroup.pinTo): process i on CPU i mod n.
+          if (placement === 'one-cpu' && cores <= 1) await group.pinTo(i % ncpu);
+        }
       } catch (e) {
         await stop();
         throw new Error(`cannot put ${inner.name} under a CPU budget of ${cores} cores: ${(e as Error).message}`);
