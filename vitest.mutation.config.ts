@@ -1,6 +1,6 @@
 // The unit tests Stryker runs against each mutant of the proxy's modules (make mutation): the
-// parser, URI, proxy-core, RFC 3261, Route-token, timer-wheel, transaction, writer, fork and
-// received/rport unit tests. The fuzz test is left out (it checks only that nothing throws,
+// parser, URI, proxy-core, RFC 3261, Route-token, timer-wheel, transaction, writer, fork,
+// received/rport and router unit tests. The fuzz test is left out (it checks only that nothing throws,
 // and its 120,000 datagrams per run would multiply the mutation run's time); integration tests
 // start processes and are not run per mutant.
 import { defineConfig } from 'vitest/config';
@@ -19,6 +19,9 @@ export default defineConfig({
       'proxy/test/sip-writer.test.ts',
       'proxy/test/fork.test.ts',
       'proxy/test/via-received.test.ts',
+      'proxy/test/router.test.ts',
+      'proxy/test/route-token-verify.test.ts',
+      'proxy/test/sip-uri-grammar.test.ts',
     ],
     pool: 'forks',
   },
