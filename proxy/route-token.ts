@@ -17,6 +17,7 @@ export class RouteTokens {
   private readonly key: Buffer;
 
   constructor(key?: string) {
+    // Stryker disable next-line StringLiteral: Buffer.from(string, '') decodes as UTF-8 too (the default encoding).
     this.key = key ? Buffer.from(key, 'utf8') : randomBytes(32);
   }
 
