@@ -27,7 +27,7 @@ export function withReceived(msg: SipMessage, from: HostPort): SipMessage {
   const at = text.indexOf(top.value);
   // The parser takes a Via value verbatim from the line, so it is always found; kept as a guard.
   // Stryker disable next-line ConditionalExpression,EqualityOperator: unreachable, see above
-  if (at < 0) return msg; // folded or oddly spaced: leave it (responses still go to the source address)
+  if (at < 0) return msg; // never taken today: were it, the Via stays as it is (responses still go to the source address)
   // Stryker disable next-line ConditionalExpression: asking for rport only fills in a bare rport, which is exactly rport === true
   const edited = text.slice(0, at) + viaWithReceived(top.value, from, top.rport === true) + text.slice(at + top.value.length);
   const buf = Buffer.concat([msg.buf.subarray(0, line.span.start), Buffer.from(edited, 'latin1'), msg.buf.subarray(line.span.end)]);
