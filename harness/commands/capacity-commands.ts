@@ -136,7 +136,7 @@ export function registerCapacityCommands(program: Command): void {
     .option('--calls <n>', 'measured calls per point', '500')
     .option('--rate <cps>', 'call rate of the head-scaling comparison (head at N=2 and N=64)', '50')
     .option('--targets <list>', 'forkbench,kamailio (without kamailio the forkbench/kamailio ratios print n/a)', 'forkbench,kamailio')
-    .option('--base-port <port>', 'first port a point uses (the bare relay uses base+90..92)')
+    .option('--base-port <port>', 'first port a point uses (the bare relay uses base+90 and +91, its N+1 sinks base+92 up: to base+108 at N=16)')
     .option('--cpu-budget <cores>', BUDGET_HELP)
     .option('--topology <local|netns|file>', 'where each role runs (see bench --topology; the bare relay runs on 127.0.0.1)')
     .action(async (o: { out: string; calls: string; rate: string; targets: string; basePort?: string; cpuBudget?: string; topology?: string }) => {

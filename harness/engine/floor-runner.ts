@@ -1,7 +1,10 @@
 // One floor trial of `forkbench perf`: the bare UDP relay (testbed/targets/bare-relay.ts) driven with
 // the traffic shape of a centralized proxy point (datagrams in per second, sends per datagram), its
 // CPU over a measured window divided by the datagrams it received and sent in that window.
-// Generator and sink are sockets in this process; the relay is a tracked child, stopped on every path.
+// The generator is a socket in this process. The relay sends round-robin to K sinks, each its own
+// process (testbed/targets/udp-sink.ts), K = the proxy's distinct peers (N members + the caller): on
+// loopback a send wakes its receiver in the sender's CPU time, so K sleeping processes cost the relay
+// what the proxy's sends cost it. Relay and sinks are tracked children, stopped on every path.
 import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { MESSAGES } from '../../proxy/bench/messages.js';
@@ -18,12 +21,20 @@ export interface FloorShape {
   pointId: string; // the proxy point copied
   inRate: number; // datagrams per second into the relay (the proxy's received messages per second)
   copies: number; // sends per received datagram (the proxy's sent / received)
+  peers: number; // K: receiving processes the sends go to (the proxy's members + its caller)
 }
 
 export interface FloorPorts {
   relay: number;
   control: number;
-  sink: number;
+  sinkBase: number; // sink i listens on sinkBase + i, i < peers
+}
+
+/** One receiving process of a trial and what it counted over the whole trial. */
+export interface FloorSink {
+  port: number;
+  pid: number;
+  received: number;
 }
 
 export interface FloorResult {
@@ -37,22 +48,28 @@ export interface FloorResult {
   generated: number;
   relayReceived: number;
   relaySent: number;
-  sinkReceived: number;
+  sinkReceived: number; // sum over the sinks
+  sinks: FloorSink[];
 }
 
 export class FloorError extends Error {
   override name = 'FloorError';
 }
 
+/** More would be more processes than a 2-core test bed starts in a few seconds. */
+export const MAX_PEERS = 128;
+
 /**
  * The floor's shape from a proxy point: messages per call x achieved calls/s, split into received
- * and sent by the proxy's own counters (receivedShare = received / (received + sent)).
+ * and sent by the proxy's own counters (receivedShare = received / (received + sent)), sent to
+ * `peers` processes (a centralized point's N members + its caller).
  */
-export function floorShape(pointId: string, msgsPerCall: number, callRate: number, receivedShare: number): FloorShape {
+export function floorShape(pointId: string, msgsPerCall: number, callRate: number, receivedShare: number, peers: number): FloorShape {
   if (!(msgsPerCall > 0 && callRate > 0 && receivedShare > 0 && receivedShare < 1)) {
     throw new FloorError(`no traffic shape from ${pointId}: messages per call ${msgsPerCall}, call rate ${callRate}, received share ${receivedShare}`);
   }
-  return { pointId, inRate: msgsPerCall * callRate * receivedShare, copies: (1 - receivedShare) / receivedShare };
+  if (!(Number.isInteger(peers) && peers >= 1 && peers <= MAX_PEERS)) throw new FloorError(`no traffic shape from ${pointId}: ${peers} peers is not a whole number in 1-${MAX_PEERS}`);
+  return { pointId, inRate: msgsPerCall * callRate * receivedShare, copies: (1 - receivedShare) / receivedShare, peers };
 }
 
 export interface MessageCounts {
@@ -93,13 +110,26 @@ function bind(sock: Socket, port: number): Promise<void> {
   });
 }
 
-async function waitStarted(child: TrackedChild): Promise<void> {
+async function waitStarted(child: TrackedChild, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!child.stdoutTail().includes('listening on')) {
-    if (child.exitInfo) throw new FloorError(`bare relay exited at start: ${child.stderrTail().trim() || `code ${child.exitInfo.code}`}`);
-    if (Date.now() > deadline) throw new FloorError(`bare relay did not start within ${START_TIMEOUT_MS} ms`);
+    if (child.exitInfo) throw new FloorError(`${child.name} exited at start: ${child.stderrTail().trim() || `code ${child.exitInfo.code}`}`);
+    if (signal?.aborted) throw new FloorError('interrupted');
+    if (Date.now() > deadline) throw new FloorError(`${child.name} did not start within ${START_TIMEOUT_MS} ms`);
     await sleep(20);
   }
+}
+
+/** A sink's count, from the line it prints when stopped. */
+function sinkCount(child: TrackedChild): number {
+  const last = child.stdoutTail().trim().split('\n').pop() ?? '';
+  try {
+    const n = (JSON.parse(last) as { received?: unknown }).received;
+    if (typeof n === 'number') return n;
+  } catch {
+    // not the count line: killed before it printed
+  }
+  throw new FloorError(`${child.name} left no count (exit ${child.exitInfo?.signal ?? child.exitInfo?.code ?? 'unknown'})`);
 }
 
 /** The relay's counters, over its control port. */
@@ -147,25 +177,29 @@ export interface FloorTrialOptions {
 
 /** Runs the relay under the shape for warmupS + windowS seconds and measures the window. */
 export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> {
-  for (const p of [o.ports.relay, o.ports.control, o.ports.sink]) {
-    if (!(await portFree(p, 'udp'))) throw new FloorError(`UDP port ${p} is in use: stop what holds it or pick another --base-port`);
+  const k = o.shape.peers;
+  if (!(Number.isInteger(k) && k >= 1 && k <= MAX_PEERS)) throw new FloorError(`${k} peers is not a whole number in 1-${MAX_PEERS}`);
+  const sinkPorts = Array.from({ length: k }, (_, i) => o.ports.sinkBase + i);
+  for (const p of [o.ports.relay, o.ports.control, ...sinkPorts]) {
+    if (!(p <= 65535 && (await portFree(p, 'udp')))) throw new FloorError(`UDP port ${p} is in use or out of range: stop what holds it or pick another --base-port`);
   }
-  const relayJs = join(packageRoot(), 'dist', 'harness', 'testbed', 'targets', 'bare-relay.js');
+  const targets = join(packageRoot(), 'dist', 'harness', 'testbed', 'targets');
   const boundS = Math.ceil(o.warmupS + o.windowS + 30);
-  const sink = createSocket('udp4');
   const gen = createSocket('udp4');
   const ctl = createSocket('udp4');
-  let sinkReceived = 0;
-  sink.on('message', () => sinkReceived++);
   gen.on('error', () => undefined); // a send the kernel refuses is a datagram the relay never counts
   let stopping = false;
   let child: TrackedChild | undefined;
+  const sinks: TrackedChild[] = [];
   let generated: Promise<number> | undefined;
   try {
-    await Promise.all([bind(sink, o.ports.sink), bind(gen, 0), bind(ctl, 0)]);
-    const args = [relayJs, '--listen', String(o.ports.relay), '--control', String(o.ports.control), '--to', String(o.ports.sink), '--copies', String(o.shape.copies), '--max-s', String(boundS)];
+    await Promise.all([bind(gen, 0), bind(ctl, 0)]);
+    // Sinks first: the relay's first send must find every one of them listening.
+    for (const p of sinkPorts) sinks.push(spawnTracked(process.execPath, [join(targets, 'udp-sink.js'), '--listen', String(p), '--max-s', String(boundS)], { name: `udp-sink ${p}` }));
+    for (const s of sinks) await waitStarted(s, o.signal);
+    const args = [join(targets, 'bare-relay.js'), '--listen', String(o.ports.relay), '--control', String(o.ports.control), '--to', sinkPorts.join(','), '--copies', String(o.shape.copies), '--max-s', String(boundS)];
     child = spawnTracked(process.execPath, args, { name: 'bare-relay' });
-    await waitStarted(child);
+    await waitStarted(child, o.signal);
     const totalS = o.warmupS + o.windowS;
     generated = generate(gen, o.ports.relay, o.shape.inRate, Math.ceil(o.shape.inRate * (totalS + 1)), (totalS + 2) * 1000, () => stopping || (o.signal?.aborted ?? false));
     await sleep(o.warmupS * 1000, o.signal);
@@ -179,11 +213,14 @@ export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> 
     const sentByGenerator = await generated;
     if (o.signal?.aborted) throw new FloorError('interrupted');
     if (!usage?.ok) throw new FloorError(`no CPU sample of the bare relay: ${usage?.error ?? 'not sampled'}`);
-    await sleep(200); // the datagrams still in flight reach the relay and the sink
+    await sleep(200); // the datagrams still in flight reach the relay and the sinks
     const last = await query(ctl, o.ports.control);
     const received = c1.received - c0.received;
     const sent = c1.sent - c0.sent;
     if (received + sent === 0) throw new FloorError('the bare relay saw no datagram in the window');
+    // Stopped here, not only in finally: each prints its count on the way out.
+    await Promise.all(sinks.map((s) => s.stop()));
+    const counts: FloorSink[] = sinks.map((s, i) => ({ port: sinkPorts[i]!, pid: s.pid, received: sinkCount(s) }));
     return {
       relayPid: child.pid,
       windowS: usage.wallUs / 1e6,
@@ -194,13 +231,14 @@ export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> 
       generated: sentByGenerator,
       relayReceived: last.received,
       relaySent: last.sent,
-      sinkReceived,
+      sinkReceived: counts.reduce((a, s) => a + s.received, 0),
+      sinks: counts,
     };
   } finally {
     stopping = true;
     await generated?.catch(() => 0); // no send on a closed socket
-    await child?.stop();
-    for (const s of [sink, gen, ctl]) {
+    await Promise.all([child?.stop(), ...sinks.map((s) => s.stop())]);
+    for (const s of [gen, ctl]) {
       try {
         s.close();
       } catch {

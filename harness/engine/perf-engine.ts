@@ -57,8 +57,9 @@ async function floorTrial(out: string, trial: number, ports: FloorPorts, opts: P
     const pid = String(r.point_id);
     const counters = (file: string): Promise<MessageCounts> => readFile(join(out, 'points', pid.replace(/\//g, '_'), file), 'utf8').then((t) => JSON.parse(t) as MessageCounts);
     const share = receivedShare(await counters('head-metrics.json'), await counters('head-metrics-start.json'));
-    const shape = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), share);
-    Object.assign(base, { shape_point: pid, in_rate_dps: Math.round(shape.inRate), copies: Number(shape.copies.toFixed(4)) });
+    // A centralized proxy's distinct peers: its N members and its caller.
+    const shape = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), share, Number(r.group_size) + 1);
+    Object.assign(base, { shape_point: pid, in_rate_dps: Math.round(shape.inRate), copies: Number(shape.copies.toFixed(4)), sinks: shape.peers });
     const f = await runFloorTrial({ shape, ports, warmupS: FLOOR_WARMUP_S, windowS: FLOOR_WINDOW_S, signal: opts.signal });
     row = {
       ...base,
@@ -78,7 +79,7 @@ async function floorTrial(out: string, trial: number, ports: FloorPorts, opts: P
     row = { ...base, error: (e as Error).message };
   }
   await appendFloor(join(out, 'floor.csv'), row);
-  opts.log?.(row.status === 'ok' ? `  floor #${trial}: ${row.us_per_msg} us per message (${row.in_rate_dps} datagrams/s in, ${row.copies} sends each, ${row.received} in + ${row.sent} out)` : `  floor #${trial}: FAILED: ${row.error}`);
+  opts.log?.(row.status === 'ok' ? `  floor #${trial}: ${row.us_per_msg} us per message (${row.in_rate_dps} datagrams/s in, ${row.copies} sends each to ${row.sinks} processes, ${row.received} in + ${row.sent} out)` : `  floor #${trial}: FAILED: ${row.error}`);
 }
 
 /** Runs (or resumes) the perf plan in req.out, writes perf.txt and floor.csv, returns the summary lines. */
@@ -97,8 +98,9 @@ export async function runPerf(req: PerfRequest, base: BenchConfig, opts: PerfOpt
   opts.log?.(
     `forkbench perf: ${todo.length} points (${designs.length} designs x ${PERF_TRIALS} interleaved trials, ${config.calls} calls each)${resumed ? `, ${resumed} already in ${pointsFile}` : ''} and ${floorTodo} bare-relay floor trials, about ${Math.ceil(perfEtaS(todo, config, floorTodo) / 60)} min`,
   );
-  // Floor ports above the block a point uses (base .. base+84 at N=64).
-  const ports: FloorPorts = { relay: config.basePort + 90, control: config.basePort + 91, sink: config.basePort + 92 };
+  // Floor ports above the block a point uses (base .. base+84 at N=64); the sinks from base+92 up
+  // (base+108 for the 17 peers at N=16).
+  const ports: FloorPorts = { relay: config.basePort + 90, control: config.basePort + 91, sinkBase: config.basePort + 92 };
   const r = await runSweep({
     config,
     resume: true,

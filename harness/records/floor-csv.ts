@@ -9,6 +9,7 @@ export const FLOOR_COLUMNS = [
   'shape_point', // the centralized proxy point whose traffic shape the relay got
   'in_rate_dps', // datagrams per second sent to the relay
   'copies', // relay sends per received datagram (the proxy's sent / received)
+  'sinks', // K: receiving processes the relay sends to, round-robin (the proxy's N members + its caller)
   'window_s', // measured window
   'received', // datagrams the relay received in the window
   'sent', // datagrams the relay sent in the window
@@ -17,7 +18,7 @@ export const FLOOR_COLUMNS = [
   'generated', // whole trial: datagrams the generator sent
   'relay_received', // whole trial, the relay's own counters
   'relay_sent',
-  'sink_received', // whole trial: datagrams that reached the sink
+  'sink_received', // whole trial: datagrams that reached the sinks, summed
   'status', // ok | failed
   'error',
 ] as const;

@@ -69,7 +69,10 @@ export function perfSummary(input: PerfSummaryInput): string[] {
   const floorUs = okFloor.map((f) => Number(f.us_per_msg));
   const floor = median(floorUs);
   const shape = `forkbench/centralized/full/n${FLOOR_SHAPE.n}/r${FLOOR_SHAPE.rate}`;
-  lines.push(`  bare UDP relay floor (traffic of ${shape}): ${fmt(floor, 2)} us per message${spread(floorUs, 2)}, ${okFloor.length}/${input.floor.length} trials ok`);
+  // K as recorded by the ok trials (one value unless floor.csv mixes runs), n/a without one.
+  const ks = [...new Set(okFloor.map((f) => f.sinks).filter((k): k is number => typeof k === 'number'))].sort((a, b) => a - b);
+  const peers = `${ks.length ? ks.join('/') : 'n/a'} receiving processes`;
+  lines.push(`  bare UDP relay floor (traffic of ${shape}, ${peers}): ${fmt(floor, 2)} us per message${spread(floorUs, 2)}, ${okFloor.length}/${input.floor.length} trials ok`);
 
   const n16 = (parse: PerfDesign['parse'], mode: PerfDesign['mode'] = 'centralized'): Cell | undefined => find('forkbench', mode, parse, 16, 100);
   const kam = find('kamailio', 'centralized', 'n/a', 16, 100);

@@ -14,7 +14,7 @@ const row = (target: string, mode: string, parse: string, n: number, rate: numbe
   const r = Object.fromEntries(POINT_COLUMNS.map((c) => [c, ''])) as PointRow;
   return { ...r, target, mode, parse, group_size: n, offered_rate_cps: rate, cpu_us_per_call: cpu, msgs_per_call: msgs, status, testbed_bound: bound };
 };
-const floorRow = (trial: number, us: number, status = 'ok'): FloorRow => ({ trial, us_per_msg: us, status });
+const floorRow = (trial: number, us: number, status = 'ok', sinks = 17): FloorRow => ({ trial, us_per_msg: us, status, sinks });
 const designs = perfDesigns(50, ['forkbench', 'kamailio']);
 const base = { floor: [] as FloorRow[], designs, headRate: 50, out: 'out', commit: 'abc123' };
 
@@ -40,7 +40,8 @@ describe('perfSummary', () => {
       row('forkbench', 'distributed', 'lazy', 2, 50, 1000),
       row('forkbench', 'distributed', 'lazy', 64, 50, 1300),
     ];
-    const floor = [floorRow(1, 2), floorRow(2, 1.5), floorRow(3, 2.5), floorRow(4, 0.1, 'failed')];
+    // The failed trial's K is not reported: only the ok trials' K went into the floor.
+    const floor = [floorRow(1, 2), floorRow(2, 1.5), floorRow(3, 2.5), floorRow(4, 0.1, 'failed', 1)];
     expect(perfSummary({ ...base, rows, floor })).toEqual([
       'forkbench perf at commit abc123 (out)',
       'CPU us per successful call of the proxy under test (distributed: the head), median of the ok trials [min-max]',
@@ -57,7 +58,7 @@ describe('perfSummary', () => {
       '  forkbench head lazy N=32 @100 cps: 800 [800-800], 1/1 trials ok',
       '  forkbench head lazy N=2 @50 cps: 1000 [1000-1000], 1/1 trials ok',
       '  forkbench head lazy N=64 @50 cps: 1300 [1300-1300], 1/1 trials ok',
-      '  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100): 2.00 us per message [1.50-2.50], 3/4 trials ok',
+      '  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 receiving processes): 2.00 us per message [1.50-2.50], 3/4 trials ok',
       'issue 9 targets (ratios of the medians)',
       '  forkbench centralized full / kamailio, CPU per call, N=16 @100 cps: 3000 / 2236 us = 1.34 (target <= 1.0) FAIL',
       '  forkbench centralized lazy / kamailio, CPU per call, N=16 @100 cps: 2050 / 2236 us = 0.92 (target <= 1.0) PASS',
@@ -77,7 +78,7 @@ describe('perfSummary', () => {
   it('says n/a and NO DATA where a cell or the floor has no ok trial (forkbench-only runs)', () => {
     const lines = perfSummary({ ...base, designs: perfDesigns(50, ['forkbench']), rows: [row('forkbench', 'centralized', 'full', 16, 100, 500, 118, 'failed')] });
     expect(lines[2]).toBe('  forkbench centralized full N=16 @100 cps: n/a, 0/1 trials ok');
-    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100): n/a us per message, 0/0 trials ok');
+    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, n/a receiving processes): n/a us per message, 0/0 trials ok');
     expect(lines).toContain('  forkbench centralized full / kamailio, CPU per call, N=16 @100 cps: n/a / n/a us = n/a (target <= 1.0) NO DATA');
     expect(lines.some((l) => l.startsWith('  kamailio centralized N=16'))).toBe(false);
   });
@@ -86,6 +87,7 @@ describe('perfSummary', () => {
     const rows = [row('forkbench', 'centralized', 'full', 16, 100, 1000, 100), row('forkbench', 'centralized', 'full', 16, 100, 3000, 200), row('forkbench', 'centralized', 'full', 16, 100, 2000, 100), row('forkbench', 'centralized', 'full', 16, 100, 4000, 100)];
     const lines = perfSummary({ ...base, rows, floor: [floorRow(1, 10)] });
     expect(lines[2]).toBe('  forkbench centralized full N=16 @100 cps: 2500 [1000-4000], 4/4 trials ok');
+    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 receiving processes): 10.00 us per message [10.00-10.00], 1/1 trials ok');
     // per message: 10, 15, 20, 40 -> median 17.5
     expect(lines).toContain('  forkbench centralized full CPU per message / floor, N=16 @100 cps: 17.50 / 10.00 us = 1.75 (target <= 1.5) FAIL');
   });
@@ -137,11 +139,13 @@ describe('floor shape', () => {
   it('datagrams in per second and sends per datagram from a proxy point', () => {
     const share = receivedShare({ received: { INVITE: 10, '180': 160, '200': 170, '487': 150, ACK: 10, BYE: 10 }, sent: { INVITE: 160, '100': 10, '180': 10, '200': 20, CANCEL: 150, ACK: 160, BYE: 10 } });
     expect(share).toBeCloseTo(510 / 1030, 12);
-    const s = floorShape('p', 103, 100, share);
+    const s = floorShape('p', 103, 100, share, 17);
     expect(s.inRate).toBeCloseTo(103 * 100 * (510 / 1030), 9);
     expect(s.copies).toBeCloseTo(520 / 510, 12);
-    expect(() => floorShape('p', 0, 100, 0.5)).toThrow(FloorError);
-    expect(() => floorShape('p', 100, 100, receivedShare({ received: {}, sent: {} }))).toThrow(/no traffic shape from p/);
+    expect(s.peers).toBe(17);
+    expect(() => floorShape('p', 0, 100, 0.5, 17)).toThrow(FloorError);
+    expect(() => floorShape('p', 100, 100, receivedShare({ received: {}, sent: {} }), 17)).toThrow(/no traffic shape from p/);
+    for (const k of [0, 1.5, 129, Number.NaN]) expect(() => floorShape('p', 103, 100, 0.5, k)).toThrow(/peers is not a whole number/);
   });
 
   it('the split over the window: counters at its end minus at its start', () => {
@@ -158,12 +162,12 @@ describe('floor.csv', () => {
   it('appends rows under one header and reads them back typed', async () => {
     dir = mkdtempSync(join(tmpdir(), 'floor-csv-'));
     const f = join(dir, 'floor.csv');
-    await appendFloor(f, { trial: 1, shape_point: 'a/b', us_per_msg: 1.25, status: 'ok' });
+    await appendFloor(f, { trial: 1, shape_point: 'a/b', sinks: 17, us_per_msg: 1.25, status: 'ok' });
     await appendFloor(f, { trial: 2, status: 'failed', error: 'port 1, in use\nsecond line' });
     const rows = await readFloor(f);
-    expect(rows.map((r) => [r.trial, r.shape_point, r.us_per_msg, r.status, r.error])).toEqual([
-      [1, 'a/b', 1.25, 'ok', ''],
-      [2, '', '', 'failed', 'port 1, in use second line'],
+    expect(rows.map((r) => [r.trial, r.shape_point, r.sinks, r.us_per_msg, r.status, r.error])).toEqual([
+      [1, 'a/b', 17, 1.25, 'ok', ''],
+      [2, '', '', '', 'failed', 'port 1, in use second line'],
     ]);
   });
 });
