@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['proxy/test/sip-parser.test.ts', 'proxy/test/sip-uri.test.ts', 'proxy/test/proxy-core.test.ts', 'proxy/test/rfc3261-gaps.test.ts', 'proxy/test/route-token.test.ts', 'proxy/test/parse-errors.test.ts'],
+    include: ['proxy/test/sip-parser.test.ts', 'proxy/test/sip-uri.test.ts', 'proxy/test/proxy-core.test.ts', 'proxy/test/rfc3261-gaps.test.ts', 'proxy/test/route-token.test.ts', 'proxy/test/parse-errors.test.ts', 'proxy/test/sip-parser-errors.test.ts', 'proxy/test/sip-parser-values.test.ts'],
     pool: 'forks',
   },
 });
