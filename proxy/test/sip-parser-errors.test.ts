@@ -42,6 +42,7 @@ describe.each(modes)('datagram framing (%s)', (mode) => {
   it('refuses 11 bytes as too short; 12 bytes are read (and here lack a Via)', () => {
     expect(outcome('INVITE x\r\n\r', mode)).toEqual(['datagram too short', 400, false]);
     expect(outcome('INVITE x\r\n\r\n', mode)).toEqual(['no Via', 400, false]);
+    expect(fail('INVITE x\r\n\r\n', mode).partial!.vias).toEqual([]);
   });
 
   it('skips leading CRLFs before the start line and records where it starts and ends', () => {
@@ -131,7 +132,7 @@ describe.each(modes)('start line (%s)', (mode) => {
     expect(outcome(invite().replace('INVITE sip:g4@127.0.0.1:5060 SIP/2.0', line), mode)).toEqual(['Bad Request-Line', 400, true]);
   });
 
-  it.each(['SIP/3.0', 'SIP/10.25', 'SIP/2.00', 'sip/3.0'])('answers 505 for %s', (version) => {
+  it.each(['SIP/3.0', 'SIP/10.25', 'SIP/2.00', 'sip/3.0', 'SIP/9.9'])('answers 505 for %s', (version) => {
     expect(outcome(invite().replace('SIP/2.0\r\nVia', `${version}\r\nVia`), mode)).toEqual(['Version Not Supported', 505, true]);
   });
 

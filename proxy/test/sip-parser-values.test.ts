@@ -28,6 +28,13 @@ describe('Via values', () => {
     expect(parseVias('SIP/2.0/sctp h')![0]!.transport).toBe('SCTP');
   });
 
+  it('reads every host and token character at the edges of its class (0-9, A-Z, a-z, - . _)', () => {
+    const v = parseVias('SIP/2.0/UDP 0aZ9-z.A_:5060;branch=z9AZaz09-._!%*+`\'~')![0]!;
+    expect([v.host, v.branch]).toEqual(['0aZ9-z.A_', "z9AZaz09-._!%*+`'~"]);
+    expect(parseVias('SIP/2.0/Xa h')![0]!.transport).toBe('XA');
+    expect(parseVias('SIP/2.0/Xz h')![0]!.transport).toBe('XZ');
+  });
+
   it('reads parameter names in any case; other parameters of the same lengths are not taken', () => {
     expect(parseVias('SIP/2.0/UDP h;BRANCH=z9A;Received=1.2.3.4;RPORT=9')![0]).toMatchObject({ branch: 'z9A', received: '1.2.3.4', rport: 9 });
     const v = parseVias('SIP/2.0/UDP h;brunch=x;receive=y;rpart=1;received2=z;maddr=a:b:c')![0]!;
@@ -128,6 +135,7 @@ describe('name-addr scanning', () => {
     ['<sip:a@b >', undefined, { tag: '', uri: 'sip:a@b ' }],
     ['<sip:>', undefined, { tag: '', uri: 'sip:' }],
     ['sip:a@b?x=1', undefined, { tag: '', uri: 'sip:a@b?x=1' }],
+    ['<sip:a@b>;tag=AZaz09', { tag: 'AZaz09', uri: 'sip:a@b' }, { tag: 'AZaz09', uri: 'sip:a@b' }],
     ['Name <tel:+1555>', { tag: '', uri: 'tel:+1555' }, { tag: '', uri: 'tel:+1555' }],
   ])('%j', (value, strict, lenient) => {
     expect(scanNameAddr(value, true)).toEqual(strict);
@@ -234,6 +242,7 @@ describe('comma splitting', () => {
     ['', []],
     ['  ', []],
     [' a ', ['a']],
+    [',a', ['a']],
     [' , a,, b ,', ['a', 'b']],
     ['"x\\",y" <sip:a>, <sip:b;p=1,2>', ['"x\\",y" <sip:a>', '<sip:b;p=1,2>']],
     ['<sip:a>,"q,r",<s,t>', ['<sip:a>', '"q,r"', '<s,t>']],
