@@ -22,6 +22,8 @@ export default defineConfig({
       'proxy/test/router.test.ts',
       'proxy/test/route-token-verify.test.ts',
       'proxy/test/sip-uri-grammar.test.ts',
+      'proxy/test/sip-parser-errors.test.ts',
+      'proxy/test/sip-parser-values.test.ts',
     ],
     pool: 'forks',
   },

@@ -714,7 +714,8 @@ function startLine(buf: Buffer, pos: number, end: number, msg: Message): { error
   if (end - pos >= 8 && eqWord(buf, pos, 'sip/')) {
     msg.isRequest = false;
     // SIP/2.0 SP 3DIGIT SP Reason-Phrase; a liberal receiver accepts a missing SP after the code.
-    if (latin1(buf, pos, pos + 8) !== 'SIP/2.0 ') return { error: 'bad status line', status: 0, fatal: true };
+    // RFC 3261 7.1: the SIP-Version string is case-insensitive ("sip/2.0" is version 2.0).
+    if (!eqWord(buf, pos, 'sip/2.0 ')) return { error: 'bad status line', status: 0, fatal: true };
     let code = 0;
     let i = pos + 8;
     for (let k = 0; k < 3; k++, i++) {
@@ -739,7 +740,7 @@ function startLine(buf: Buffer, pos: number, end: number, msg: Message): { error
   msg.requestUri = latin1(buf, uriStart, sp2);
   const version = latin1(buf, sp2 + 1, end);
   if (version.length === 0 || version.indexOf(' ') >= 0 || version.indexOf('\t') >= 0) return { error: 'Bad Request-Line', status: 400, fatal: false };
-  if (version !== VERSION) {
+  if (version.toUpperCase() !== VERSION) {
     if (isVersion(version)) return { error: 'Version Not Supported', status: 505, fatal: false };
     return { error: 'Bad Request-Line', status: 400, fatal: false };
   }
