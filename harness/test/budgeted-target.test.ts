@@ -89,8 +89,8 @@ describe('underCpuBudget', () => {
     expect(allowed(r2.processes[0]!.pid)).toBe(all);
     await r2.stop();
     expect(head!.pid).not.toBe(r2.processes[0]!.pid);
-    expect(budgetPlacementFromEnv({ FORKBENCH_BUDGET_PLACEMENT: 'any' })).toBe('any');
-    expect(budgetPlacementFromEnv({})).toBe('one-cpu');
+    expect(budgetPlacementFromEnv({ FORKBENCH_BUDGET_PLACEMENT: 'one-cpu' })).toBe('one-cpu');
+    expect(budgetPlacementFromEnv({})).toBe('any');
   });
 
   it('when a process cannot be confined, start fails, the target is stopped and no group is left', async () => {
