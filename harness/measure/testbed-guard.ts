@@ -1,6 +1,7 @@
 // A guard on the test bed (issue 10): a number must describe the proxy under test, so a trial in
 // which the machine itself ran out of CPU, or the caller could not place the calls it was asked
-// for, or whose packet capture lost packets (its delays and outcomes would be the capture's), is
+// for (unless a budgeted proxy was throttled in nearly every period: then it is the proxy's
+// overload), or whose packet capture lost packets (its delays and outcomes would be the capture's), is
 // marked `testbed_bound` and is never counted as the proxy's failure.
 //
 // Measured over the same window as the proxy's CPU: every process the harness started that is not
@@ -94,7 +95,12 @@ export interface TestbedVerdictInput {
   /** Packets tcpdump lost: the capture (part of the test bed) could not keep up, so the delays and
    * outcomes it yields are not the proxy's. */
   captureDropped?: number;
+  /** Under a CPU budget: % of the window's CFS periods in which the proxy under test was throttled. */
+  proxyThrottledPct?: number;
 }
+
+/** A proxy throttled in at least this share of its periods used its whole budget: it was the limit. */
+export const SATURATED_THROTTLED_PCT = 90;
 
 /**
  * Undefined when the test bed carried the trial; otherwise why it did not (the row's
@@ -106,7 +112,11 @@ export function testbedVerdict(x: TestbedVerdictInput, limits = { busyPct: MACHI
     why.push(`machine ${x.machineBusyPct.toFixed(0)}% busy (> ${limits.busyPct}%)`);
   }
   const shortCalls = x.achievedRateCps !== undefined && x.windowS !== undefined ? (x.offeredRateCps - x.achievedRateCps) * x.windowS : Infinity;
-  if (x.achievedRateCps !== undefined && x.offeredRateCps > 0 && x.achievedRateCps < limits.minFraction * x.offeredRateCps && shortCalls > 1.5) {
+  // A caller falls behind when calls pile up (SIPp's call limit, retransmissions). When the proxy
+  // under a budget was throttled in nearly every period, it is the proxy that made them pile up:
+  // its overload, a failure to count against it, not the test bed's limit.
+  const proxySaturated = x.proxyThrottledPct !== undefined && x.proxyThrottledPct >= SATURATED_THROTTLED_PCT;
+  if (!proxySaturated && x.achievedRateCps !== undefined && x.offeredRateCps > 0 && x.achievedRateCps < limits.minFraction * x.offeredRateCps && shortCalls > 1.5) {
     why.push(`caller achieved ${x.achievedRateCps.toFixed(1)} of ${x.offeredRateCps} calls/s offered (< ${Math.round(limits.minFraction * 100)}%)`);
   }
   if (x.captureDropped !== undefined && x.captureDropped > 0) why.push(`capture dropped ${x.captureDropped} packets`);

@@ -190,10 +190,16 @@ function cpuColumns(row: PointInput, m: PointMeasurements, succeeded: number): s
   row.cpu_us_per_call = succeeded > 0 ? round(central.cpuUs / succeeded) : '';
   row.total_cpu_us_per_call = succeeded > 0 ? round((central.cpuUs + nodesUs) / succeeded) : '';
   row.head_peak_rss_kb = central.peakRssKb || ''; // 0: not known (an external target's CPU probe reads no memory)
+  const throttled = throttledPct(m);
+  if (throttled !== undefined) row.head_throttled_pct = round(throttled, 1);
+  return undefined;
+}
+
+/** % of the window's CFS periods in which the central process was throttled (under a budget). */
+function throttledPct(m: PointMeasurements): number | undefined {
   const t0 = m.throttle?.start;
   const t1 = m.throttle?.end;
-  if (t0 && t1 && t1.nrPeriods > t0.nrPeriods) row.head_throttled_pct = round(((t1.nrThrottled - t0.nrThrottled) / (t1.nrPeriods - t0.nrPeriods)) * 100, 1);
-  return undefined;
+  return t0 && t1 && t1.nrPeriods > t0.nrPeriods ? ((t1.nrThrottled - t0.nrThrottled) / (t1.nrPeriods - t0.nrPeriods)) * 100 : undefined;
 }
 
 /** Terms of the comparison, and the test-bed guard: a bound test bed is flagged, never the proxy's failure. */
@@ -208,6 +214,7 @@ function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number
     achievedRateCps: Number.isFinite(achievedCps) ? achievedCps : undefined,
     windowS,
     captureDropped: typeof row.capture_dropped === 'number' ? row.capture_dropped : undefined,
+    proxyThrottledPct: throttledPct(m),
   });
   row.testbed_bound = bound ? 1 : 0;
   if (bound) flag(row, [`test bed bound: ${bound}`]);

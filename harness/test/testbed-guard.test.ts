@@ -38,6 +38,16 @@ describe('testbedVerdict', () => {
     // Unknown measures do not bind.
     expect(testbedVerdict({ offeredRateCps: 100 })).toBeUndefined();
   });
+
+  it('a caller short of its rate while the budgeted proxy was throttled in >= 90% of periods is the proxy overloaded, not the test bed', () => {
+    // Seen in a capacity search: 0.4 cores, 120 cps offered, 114.6 achieved, proxy throttled in every period.
+    expect(testbedVerdict({ machineBusyPct: 49, offeredRateCps: 120, achievedRateCps: 114.6, windowS: 10, proxyThrottledPct: 100 })).toBeUndefined();
+    expect(testbedVerdict({ machineBusyPct: 49, offeredRateCps: 120, achievedRateCps: 114.6, windowS: 10, proxyThrottledPct: 90 })).toBeUndefined();
+    expect(testbedVerdict({ machineBusyPct: 49, offeredRateCps: 120, achievedRateCps: 114.6, windowS: 10, proxyThrottledPct: 89.9 })).toMatch(/^caller achieved 114\.6 of 120/);
+    // A busy machine or a lossy capture still binds, saturated proxy or not.
+    expect(testbedVerdict({ machineBusyPct: 95, offeredRateCps: 120, achievedRateCps: 114.6, windowS: 10, proxyThrottledPct: 100 })).toBe('machine 95% busy (> 90%)');
+    expect(testbedVerdict({ machineBusyPct: 40, offeredRateCps: 120, achievedRateCps: 120, proxyThrottledPct: 100, captureDropped: 3 })).toBe('capture dropped 3 packets');
+  });
 });
 
 describe('TestbedWindow', () => {
