@@ -64,7 +64,7 @@ fuzz:
 	@node dist/proxy/fuzz.js 1000000 42
 
 # Mutation testing (Stryker) of the proxy's unit-tested modules; never part of make test.
-# Writes results/mutation/mutation.html and mutation.json; about 15 minutes on 2 cores.
+# Writes results/mutation/mutation.html and mutation.json; about 26 minutes on 2 cores.
 mutation:
 	@npm run -s build
 	@npx stryker run stryker.config.json
