@@ -11,6 +11,7 @@ import { MESSAGES } from '../../proxy/bench/messages.js';
 import { CpuWindow } from '../measure/cpu-sampler.js';
 import { packageRoot } from '../testbed/system.js';
 import { portFree, spawnTracked, type TrackedChild } from '../testbed/processes.js';
+import { abortableSleep as sleep } from '../testbed/abortable-sleep.js';
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 10_000;
@@ -89,16 +90,6 @@ export function receivedShare(end: MessageCounts, start: MessageCounts = { recei
   return rx > 0 && tx > 0 ? rx / (rx + tx) : Number.NaN;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 function bind(sock: Socket, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

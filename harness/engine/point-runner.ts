@@ -24,6 +24,7 @@ import { hostedTargetFor } from '../testbed/targets/hosted.js';
 import { externalTarget, type ExternalOptions } from '../testbed/targets/external.js';
 import { captureOn, placedGroupsJson, pointAddresses, startSippVia, waitUdpBoundOn, writePlacement, type Testbed } from '../testbed/hosts/testbed.js';
 import { memberHost } from '../testbed/hosts/topology.js';
+import { abortableSleep as sleep } from '../testbed/abortable-sleep.js';
 
 export interface PointContext {
   config: BenchConfig;
@@ -53,17 +54,6 @@ interface Running {
   faults?: ActiveFaults;
 }
 
-/** Wait, or stop waiting when the sweep is aborted; the abort listener goes with the wait. */
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 export class PointError extends Error {}
 

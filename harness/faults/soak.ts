@@ -12,6 +12,7 @@ import { launchProxy, type ProxyProcess } from '../testbed/targets/proxy-launche
 import { collectMeta, updateMeta, writeMeta } from '../records/run-meta.js';
 import { startSipp, waitUntilUdpBound, type SippProcess } from '../testbed/load/sipp.js';
 import { SOAK_COLUMNS, SoakSampler, summarizeSoak, type SoakRow, type SoakSummary } from './soak-sampler.js';
+import { abortableSleep as sleep } from '../testbed/abortable-sleep.js';
 
 export interface SoakOptions {
   minutes: number;
@@ -39,16 +40,6 @@ export interface SoakResult {
   interrupted: boolean;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((r) => {
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      r();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Checks soak options; throws a SoakError naming the flag and the fix. */
 export function validateSoak(o: SoakOptions): SoakOptions {
