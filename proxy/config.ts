@@ -59,6 +59,27 @@ export interface ProxyConfig {
   routeKey?: string;
 }
 
+/**
+ * A centralized proxy on 127.0.0.1:5060 with RFC 3261 timers, for tests, the fuzz and the benches:
+ * the fields that matter to each caller come as overrides, groups always (the CLI builds its own
+ * config from flags, proxy-options.ts).
+ */
+export function localProxyConfig(over: Partial<ProxyConfig> & Pick<ProxyConfig, 'groups'>): ProxyConfig {
+  return {
+    role: 'centralized',
+    listen: { host: '127.0.0.1', port: 5060 },
+    parse: 'full',
+    forkNodes: [],
+    relay180: 'all',
+    recordRoute: true,
+    domains: [],
+    timers: DEFAULT_TIMERS,
+    maxActiveTransactions: 1000,
+    retryAfterS: 5,
+    ...over,
+  };
+}
+
 export function defaultParseFor(role: ProxyRole): ParseMode {
   return role === 'head' ? 'lazy' : 'full';
 }

@@ -3,7 +3,7 @@
 // hostile shapes (long runs of spaces, '<', quotes, backslashes, commas, semicolons, folds). The
 // proxy must never throw and never hit its internal-error guard (a single one fails the run); every
 // datagram is either handled, answered with an error status, or dropped and counted.
-import { DEFAULT_TIMERS, type ProxyConfig } from './config.js';
+import { DEFAULT_TIMERS, type ProxyConfig, localProxyConfig } from './config.js';
 import { parseGroups } from './groups.js';
 import { ProxyCore } from './proxy-core.js';
 import type { ParseMode } from './sip-message.js';
@@ -122,19 +122,12 @@ export interface FuzzResult {
 export function runFuzz(seed: number, count: number, parse: ParseMode): FuzzResult {
   const rand = prng(seed);
   const clock = new FakeClock();
-  const config: ProxyConfig = {
-    role: 'centralized',
-    listen: { host: '127.0.0.1', port: 5060 },
+  const config: ProxyConfig = localProxyConfig({
     parse,
     groups: parseGroups('{"groups":{"g4":["sip:m1@127.0.0.1:6001","sip:m2@127.0.0.1:6002","sip:m3@127.0.0.1:6003","sip:m4@127.0.0.1:6004"]}}'),
-    forkNodes: [],
-    relay180: 'all',
-    recordRoute: true,
-    domains: [],
     timers: { ...DEFAULT_TIMERS, t1: 50, timerD: 500, t4: 500, timerC: 2000 },
     maxActiveTransactions: 5000,
-    retryAfterS: 5,
-  };
+  });
   let sent = 0;
   const core = new ProxyCore(config, clock.wheel, () => void sent++);
   let thrown = 0;

@@ -3,7 +3,7 @@
 // calls offered at a simulated rate. Prints RSS and heap (after a forced GC) once the tables have
 // reached their steady state (warm-up), after the measured calls, and after the tables drain.
 // Not a test: run with  node --expose-gc dist/proxy/bench/call-memory.js [calls] [N] [rate] [warmup]
-import { DEFAULT_TIMERS, type HostPort, type ProxyConfig } from '../config.js';
+import { localProxyConfig, type HostPort } from '../config.js';
 import { parseGroups } from '../groups.js';
 import { ProxyCore } from '../proxy-core.js';
 import { parseSip } from '../sip-parser.js';
@@ -25,19 +25,7 @@ const memberPort = (j: number): number => 20_000 + j;
 const members = Array.from({ length: n }, (_v, j) => `sip:m${j + 1}@127.0.0.1:${memberPort(j)}`);
 let t = 1_000_000;
 const wheel = new TimerWheel(() => t, 10);
-const config: ProxyConfig = {
-  role: 'centralized',
-  listen: { host: '127.0.0.1', port: 5060 },
-  parse: 'full',
-  groups: parseGroups(JSON.stringify({ groups: { [`g${n}`]: members } })),
-  forkNodes: [],
-  relay180: 'all',
-  recordRoute: true,
-  domains: [],
-  timers: { ...DEFAULT_TIMERS },
-  maxActiveTransactions: 1_000_000,
-  retryAfterS: 5,
-};
+const config = localProxyConfig({ groups: parseGroups(JSON.stringify({ groups: { [`g${n}`]: members } })), maxActiveTransactions: 1_000_000 });
 
 // Messages the proxy sends are queued and answered after it returns (no re-entrance).
 const queue: { buf: Buffer; to: HostPort }[] = [];

@@ -3,7 +3,7 @@
 // mode. A benchmark, not a test. After `npm run build`, under the integration lock:
 //   flock /tmp/forkbench-it.lock node dist/proxy/bench/hostile-burst.js   (ports 17620-17622)
 import { createSocket } from 'node:dgram';
-import { DEFAULT_TIMERS } from '../config.js';
+import { localProxyConfig } from '../config.js';
 import { HOSTILE_KINDS, hostileDatagram } from '../fuzz.js';
 import { parseGroups } from '../groups.js';
 import type { ParseMode } from '../sip-message.js';
@@ -12,19 +12,9 @@ import { startUdpProxy } from '../udp-proxy.js';
 const PORT = 17620;
 
 for (const mode of ['lazy', 'full'] as ParseMode[]) {
-  const proxy = await startUdpProxy({
-    role: 'centralized',
-    listen: { host: '127.0.0.1', port: PORT },
-    parse: mode,
-    groups: parseGroups('{"groups":{"g":["sip:m1@127.0.0.1:17621"]}}'),
-    forkNodes: [],
-    relay180: 'all',
-    recordRoute: true,
-    domains: [],
-    timers: DEFAULT_TIMERS,
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
-  });
+  const proxy = await startUdpProxy(
+    localProxyConfig({ listen: { host: '127.0.0.1', port: PORT }, parse: mode, groups: parseGroups('{"groups":{"g":["sip:m1@127.0.0.1:17621"]}}') }),
+  );
   const sock = createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind(17622, '127.0.0.1', resolve));
   let answeredAt = 0n;

@@ -1,7 +1,7 @@
 // Only the parser's own SipParseError is a parse error (answered 400/416/505 or dropped as
 // unparseable); any other exception while parsing is a bug, counted as an internal error.
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_TIMERS, type ProxyConfig } from '../config.js';
+import { localProxyConfig, type ProxyConfig } from '../config.js';
 import { parseGroups } from '../groups.js';
 import { FakeClock } from '../timer-wheel.js';
 import { invite } from './sip-fixtures.js';
@@ -21,19 +21,11 @@ vi.mock('../sip-parser.js', async (orig) => {
 const { ProxyCore } = await import('../proxy-core.js');
 
 function core() {
-  const config: ProxyConfig = {
-    role: 'centralized',
-    listen: { host: '127.0.0.1', port: 5060 },
+  const config: ProxyConfig = localProxyConfig({
     parse: 'lazy',
     groups: parseGroups('{"groups":{"g4":["sip:m1@127.0.0.1:6001"]}}'),
-    forkNodes: [],
-    relay180: 'all',
-    recordRoute: true,
-    domains: [],
-    timers: DEFAULT_TIMERS,
     maxActiveTransactions: 100,
-    retryAfterS: 5,
-  };
+  });
   const sent: string[] = [];
   const c = new ProxyCore(config, new FakeClock().wheel, (buf) => void sent.push(buf.toString('latin1')));
   return { c, sent };

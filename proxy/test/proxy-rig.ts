@@ -1,5 +1,5 @@
 // A ProxyCore on a fake clock, fed hand-written datagrams; what it sends is parsed and kept.
-import { DEFAULT_TIMERS, type HostPort, type ProxyConfig, type ProxyRole } from '../config.js';
+import { DEFAULT_TIMERS, type HostPort, type ProxyConfig, type ProxyRole, localProxyConfig } from '../config.js';
 import { parseGroups } from '../groups.js';
 import { ProxyCore } from '../proxy-core.js';
 import { parseSip } from '../sip-parser.js';
@@ -26,21 +26,16 @@ export interface Sent {
 export function setup(role: ProxyRole = 'centralized', over: Partial<ProxyConfig> = {}) {
   const clock = new FakeClock();
   const sent: Sent[] = [];
-  const config: ProxyConfig = {
+  const config: ProxyConfig = localProxyConfig({
     role,
-    listen: { host: '127.0.0.1', port: 5060 },
     parse: 'lazy',
     groups: GROUPS,
     forkNodes: role === 'head' ? [{ host: '127.0.0.1', port: 5071 }, { host: '127.0.0.1', port: 5072 }] : [],
     shard: role === 'fork-node' ? { index: 1, count: 1 } : undefined,
     relay180: role === 'fork-node' ? 'first' : 'all',
-    recordRoute: true,
-    domains: [],
     timers: { ...DEFAULT_TIMERS, timerC: 60_000 },
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
     ...over,
-  };
+  });
   const core = new ProxyCore(config, clock.wheel, (buf, to) => {
     const text = buf.toString('latin1');
     sent.push({ to, text, msg: parseSip(buf, 'full') });

@@ -7,7 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TIMERS, type ProxyConfig } from '../config.js';
+import { localProxyConfig } from '../config.js';
 import { HOSTILE_KINDS, hostileDatagram } from '../fuzz.js';
 import { parseGroups } from '../groups.js';
 import type { ParseMode } from '../sip-message.js';
@@ -79,19 +79,11 @@ describe.each([
   const sockets: Socket[] = [];
   let probeSeq = 0;
 
-  const config: ProxyConfig = {
-    role: 'centralized',
+  const config = localProxyConfig({
     listen: { host: '127.0.0.1', port },
     parse: mode,
     groups: parseGroups(JSON.stringify({ groups: { torture: ['user', 'vivekg', 'UserB', 'm1'].map((u) => `sip:${u}@127.0.0.1:${memberPort}`) } })),
-    forkNodes: [],
-    relay180: 'all',
-    recordRoute: true,
-    domains: [],
-    timers: DEFAULT_TIMERS,
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
-  };
+  });
 
   beforeAll(async () => {
     for (const p of SENDER_PORTS) sockets.push(await bind(SENDER_HOST, p, replies));

@@ -1,7 +1,7 @@
 // The routing decision of each role (proxy/router.ts): every branch, with the exact decision
 // (status, reason phrase, relay flag, extra headers, targets) it returns.
 import { describe, expect, it } from 'vitest';
-import type { ProxyConfig, ProxyRole } from '../config.js';
+import { localProxyConfig, type ProxyConfig, type ProxyRole } from '../config.js';
 import { parseGroups } from '../groups.js';
 import { RouteTokens } from '../route-token.js';
 import { isOurAddress, route, type RouteDecision } from '../router.js';
@@ -18,20 +18,12 @@ const GROUPS = parseGroups(
 );
 
 function config(role: ProxyRole, over: Partial<ProxyConfig> = {}): ProxyConfig {
-  return {
+  return localProxyConfig({
     role,
-    listen: { host: '127.0.0.1', port: 5060 },
-    parse: 'full',
     groups: GROUPS,
-    forkNodes: [],
-    relay180: 'all',
-    recordRoute: true,
-    domains: [],
     timers: { t1: 500, t2: 4000, t4: 5000, timerC: 60_000, timerD: 32_000 },
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
     ...over,
-  };
+  });
 }
 
 const CALL_ID = 'call-r@test';

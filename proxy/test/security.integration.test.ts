@@ -5,7 +5,7 @@
 // Ports: 18500-18519 (proxy 18500, metrics 18501 tcp, victim 127.0.0.2:18502, members 18510-18511).
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_TIMERS, type ProxyConfig } from '../config.js';
+import { DEFAULT_TIMERS, type ProxyConfig, localProxyConfig } from '../config.js';
 import { parseGroups } from '../groups.js';
 import type { MetricsSnapshot } from '../metrics.js';
 import { startUdpProxy, type RunningProxy } from '../udp-proxy.js';
@@ -73,19 +73,11 @@ const via = (l: Listener, branch: string): string => `127.0.0.1:${l.port};branch
 const statusOf = (text: string): number => Number(text.slice(8, 11));
 
 beforeAll(async () => {
-  const config: ProxyConfig = {
-    role: 'centralized',
+  const config: ProxyConfig = localProxyConfig({
     listen: PROXY,
-    parse: 'full',
     groups: parseGroups(JSON.stringify({ groups: { g2: MEMBERS.map((p, i) => `sip:m${i + 1}@127.0.0.1:${p}`) } })),
-    forkNodes: [],
-    relay180: 'all',
-    recordRoute: true,
-    domains: [],
     timers: { ...DEFAULT_TIMERS, t1: T1, t4: 100, timerD: 200 },
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
-  };
+  });
   proxy = await startUdpProxy(config, METRICS);
   victim = await listen(VICTIM.host, VICTIM.port);
   attacker = await listen('127.0.0.1');

@@ -2,7 +2,7 @@
 // what each one sends and when (Timers A, B, D, E, F, G, H, I, J, K, L, M), its state changes,
 // what it reports to its owner, and when it leaves the table and the wheel.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMERS, type HostPort, type ProxyConfig, type SipTimers } from '../config.js';
+import { DEFAULT_TIMERS, type HostPort, type ProxyConfig, type SipTimers, localProxyConfig } from '../config.js';
 import { ProxyMetrics } from '../metrics.js';
 import { parseSip } from '../sip-parser.js';
 import type { SipMessage, Via } from '../sip-message.js';
@@ -40,19 +40,11 @@ function rig(timers: Partial<SipTimers> = {}) {
   const t0 = clock.t;
   const table = new TransactionTable();
   const out: Out[] = [];
-  const config: ProxyConfig = {
-    role: 'centralized',
-    listen: { host: '127.0.0.1', port: 5060 },
-    parse: 'full',
+  const config: ProxyConfig = localProxyConfig({
     groups: GROUPS,
-    forkNodes: [],
-    relay180: 'all',
     recordRoute: false,
-    domains: [],
     timers: { ...DEFAULT_TIMERS, ...TIMERS, ...timers },
-    maxActiveTransactions: 1000,
-    retryAfterS: 5,
-  };
+  });
   const ctx: ProxyContext = {
     config,
     sched: clock.wheel,
