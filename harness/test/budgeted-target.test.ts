@@ -40,8 +40,12 @@ function fakeTarget(opts: { badPid?: boolean } = {}): { target: ProxyTarget; sto
           readCounters: async () => undefined,
           stop: async () => {
             stopped = true;
+            // As a real target's stop() does, return once its processes have exited (and been
+            // reaped): a cgroup v1 group with an unreaped task cannot be removed yet.
+            const exited = [a, b].map((k) => (k.exitCode === null && k.signalCode === null ? new Promise((r) => k.once('exit', r)) : Promise.resolve()));
             a.kill('SIGKILL');
             b.kill('SIGKILL');
+            await Promise.all(exited);
           },
         };
       },
