@@ -46,6 +46,9 @@ perf: setup
 	@scripts/ensure-deps.sh kamailio
 	@npm run -s build
 	@$(FB) perf --out results/perf
+	@echo "the core alone, in process (no sockets, kernel or scheduler): proxy/bench/call-cpu.ts" | tee -a results/perf/perf.txt
+	@node dist/proxy/bench/call-cpu.js 3000 16 100 2000 | tee -a results/perf/perf.txt
+	@node dist/proxy/bench/call-cpu.js 2000 32 50 1000 | tee -a results/perf/perf.txt
 
 # Soak: 30 minutes of group calls at N=16, 100 calls/s; RSS, heap, tables and CPU every 10 s
 # (results/soak/soak.csv and soak-over-time.png). SOAK_MINUTES=5 make soak for a shorter one.
