@@ -7,7 +7,6 @@ import { localProxyConfig, type HostPort } from '../config.js';
 import type { ParseMode } from '../sip-message.js';
 import { parseGroups } from '../groups.js';
 import { ProxyCore } from '../proxy-core.js';
-import { parseSip } from '../sip-parser.js';
 import { TimerWheel } from '../timer-wheel.js';
 import { invite, responseTo } from '../test/sip-fixtures.js';
 
@@ -68,13 +67,13 @@ export class SyntheticCalls {
     this.coreMs += performance.now() - t0;
   }
 
-  /** A member (port) or the caller reacts to what the proxy sent it. */
+  /** A member (port) or the caller reacts to what the proxy sent it (read from the text, not with the proxy's parser). */
   private react(buf: Buffer, to: HostPort): void {
     const text = buf.toString('latin1');
-    const msg = parseSip(buf, 'lazy');
     const from = { host: '127.0.0.1', port: to.port };
+    const isResponse = text.startsWith('SIP/2.0 ');
     if (to.port === CALLER.port) {
-      if (!msg.isRequest && msg.status === 200 && msg.cseqMethod === 'INVITE') {
+      if (isResponse && text.startsWith('SIP/2.0 200 ') && / INVITE\r\n/.test(text)) {
         this.answered++;
         this.lastRoute = /Record-Route: (<[^>]+>)/.exec(text)?.[1] ?? '';
       }
@@ -82,14 +81,15 @@ export class SyntheticCalls {
     }
     const j = to.port - 20_000;
     const tag = `m${j + 1}`;
-    if (!msg.isRequest) return;
-    if (msg.method === 'INVITE') {
+    if (isResponse) return;
+    const method = text.slice(0, text.indexOf(' '));
+    if (method === 'INVITE') {
       this.deliver(responseTo(text, 180, 'Ringing', tag), from);
       if (j === 0) this.deliver(responseTo(text, 200, 'OK', tag), from);
-    } else if (msg.method === 'CANCEL') {
+    } else if (method === 'CANCEL') {
       this.deliver(responseTo(text, 200, 'OK', tag), from);
       this.deliver(responseTo(text.replace('CANCEL ', 'INVITE ').replace(' CANCEL\r\n', ' INVITE\r\n'), 487, 'Request Terminated', tag), from);
-    } else if (msg.method === 'BYE') {
+    } else if (method === 'BYE') {
       this.deliver(responseTo(text, 200, 'OK', tag), from);
     }
   }

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMERS } from '../config.js';
 import { TimerSlot, TimerWheel } from '../timer-wheel.js';
-import { own } from '../transactions.js';
+import { keep, type InviteClientTx } from '../transactions.js';
 import { CALLER, invite, responseTo } from './sip-fixtures.js';
 import { MEMBER_PORTS, responseAck, setup, T1, type Rig } from './proxy-rig.js';
 
@@ -95,16 +95,50 @@ function oneCall(p: Rig, callId: string): void {
 }
 
 describe('a finished call leaves nothing behind', () => {
-  it('a buffer kept for seconds does not pin a shared 8 KB pool slab', () => {
-    const pooled = Buffer.from('SIP/2.0 487 Request Terminated\r\n\r\n', 'latin1');
+  it('a datagram kept for seconds is a string of the same bytes: no pool slab pinned, no backing store of its own', () => {
+    const pooled = Buffer.from('SIP/2.0 487 Request Terminated\r\nX: \xe9\xff\r\n\r\n', 'latin1');
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength); // a slice of Node's pool
-    const kept = own(pooled);
-    expect(kept.buffer.byteLength).toBe(kept.byteLength);
-    expect(kept.equals(pooled)).toBe(true);
-    const alone = Buffer.allocUnsafeSlow(10);
-    expect(own(alone)).toBe(alone);
+    const kept = keep(pooled);
+    expect(typeof kept).toBe('string');
+    expect(Buffer.from(kept, 'latin1').equals(pooled)).toBe(true); // every byte, also above 0x7f
   });
 
+  it('while a declined call lingers on Timer D, its fork and INVITE are garbage: completed branches keep only their ACK (forced GC)', async () => {
+    const p = setup('centralized', { timers: { ...DEFAULT_TIMERS, timerC: 180_000 } });
+    const refs: WeakRef<object>[] = [];
+    const busy: string[] = []; // the first member's 486 of each call
+    const call = (id: string): void => {
+      const text = invite({ callId: id, branch: `z9hG4bK-${id}` });
+      p.fromCaller(text);
+      const inv = MEMBER_PORTS.map((port) => p.toPort(port, 'INVITE')[0]!);
+      for (const tx of p.core.table.client.values()) {
+        const b = tx as InviteClientTx;
+        if (b.state === 'completed') continue; // an earlier call's
+        refs.push(new WeakRef(b['owner']!), new WeakRef(b['sent']!), new WeakRef(b['sent']!.invite));
+      }
+      inv.forEach((x, i) => {
+        const res = responseTo(x.text, 486, 'Busy Here', `m${i + 1}`);
+        if (i === 0) busy.push(res);
+        p.fromMember(6001 + i, res);
+      });
+      const final = p.toPort(CALLER.port, '486')[0]!;
+      p.fromCaller(responseAck(text, final.text));
+    };
+    for (let i = 0; i < 5; i++) call(`declined-${i}`);
+    const firstAcks = p.toPort(MEMBER_PORTS[0]!, 'ACK').map((s) => s.text);
+    expect(firstAcks).toHaveLength(5);
+    p.clock.advance(DEFAULT_TIMERS.t4 + 100); // past Timer I: only the branches (Timer D, 32 s) are left
+    expect(p.core.table.inviteServer.size).toBe(0);
+    expect(p.core.table.client.size).toBe(5 * MEMBER_PORTS.length);
+    expect(refs).toHaveLength(5 * MEMBER_PORTS.length * 3);
+    await new Promise((r) => setImmediate(r));
+    gc();
+    const alive = refs.flatMap((r) => { const x = r.deref(); return x ? [x.constructor.name] : []; });
+    expect(alive).toEqual([]);
+    // ...and each branch still answers a retransmitted 486 with its ACK, byte for byte the first one.
+    busy.forEach((res) => p.fromMember(MEMBER_PORTS[0]!, res));
+    expect(p.toPort(MEMBER_PORTS[0]!, 'ACK').map((s) => s.text)).toEqual(firstAcks);
+  });
 
   it('with a 180 s Timer C, every slot a call used is unlinked when the call ends, not when Timer C would be due', () => {
     const p = setup('centralized', { timers: { ...DEFAULT_TIMERS, timerC: 180_000 } });
