@@ -1,7 +1,7 @@
 // Packet loss met by real group calls: the nftables loss table on the member legs of a centralized
 // proxy with real SIPp (N=4). At 5% loss every call still succeeds: SIP's retransmissions (the
 // proxy's Timer A/E, SIPp's retransmitted 200 and BYE) recover every lost datagram that matters.
-// Ports 26300-26399.
+// Ports 26700-26799.
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCallRig } from '../../proxy/test/group-call-rig.js';
 import { installLoss, tableExists, type InstalledLoss } from '../faults/loss.js';
@@ -20,7 +20,7 @@ afterEach(async () => {
 describe.runIf(process.getuid?.() === 0)('5% loss on the member legs (real SIPp, centralized N=4)', () => {
   it('every call succeeds, datagrams were dropped, and SIP retransmitted', async () => {
     const CALLS = 100;
-    rig = new GroupCallRig({ base: 26300, groupSize: 4, forkNodes: 0, ringMs: 20 });
+    rig = new GroupCallRig({ base: 26700, groupSize: 4, forkNodes: 0, ringMs: 20 });
     loss = await installLoss({ pct: 5, legs: 'members' }, { members: rig.memberPorts, all: [rig.proxyPort, ...rig.memberPorts, rig.callerPort] });
     // Members get headroom in -m: a retransmission arriving after a member's call ended starts a new SIPp call.
     await rig.start(CALLS * 2);

@@ -1,6 +1,6 @@
 // forkbench overload: the row arithmetic (goodput, 503/s, the 20% criterion, the test-bed flag) and
 // a tiny run through the CLI with the real proxy and SIPp that checks the shape of its output, not
-// its speed (a benchmark is never a timed test). Ports 26600-26699.
+// its speed (a benchmark is never a timed test). Ports 27000-27099.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ describe('forkbench overload (tiny, real proxy and SIPp)', () => {
   it('runs 1x and 2x of a given capacity and writes one overload.csv row per load', async () => {
     const out = mkdtempSync(join(tmpdir(), 'forkbench-overload-'));
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'forkbench.js'), 'overload', '--group-size', '2', '--capacity', '20', '--multiples', '1,2', '--duration-s', '3', '--base-port', '26600', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'forkbench.js'), 'overload', '--group-size', '2', '--capacity', '20', '--multiples', '1,2', '--duration-s', '3', '--base-port', '27000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,6 +1,6 @@
 // forkbench soak: the sampler's arithmetic (CPU share, RSS slope, summary), and a tiny soak through
 // the CLI with the real proxy and real SIPp (15 s of calls, a sample every 2 s, short proxy timers
-// so the tables drain in seconds). Ports 26500-26599.
+// so the tables drain in seconds). Ports 26900-26999.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ describe('soak arithmetic', () => {
 describe('forkbench soak (tiny, real proxy and SIPp)', () => {
   it('samples every interval into soak.csv, drains, draws the figure and leaves no process', async () => {
     const out = mkdtempSync(join(tmpdir(), 'forkbench-soak-'));
-    const r = await runCli(['soak', '--minutes', '0.25', '--group-size', '4', '--rate', '20', '--sample-s', '2', '--drain-s', '20', '--base-port', '26500', '--proxy-args', '--t1 100 --t4 500 --timer-d 500', '--out', out]);
+    const r = await runCli(['soak', '--minutes', '0.25', '--group-size', '4', '--rate', '20', '--sample-s', '2', '--drain-s', '20', '--base-port', '26900', '--proxy-args', '--t1 100 --t4 500 --timer-d 500', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'soak.csv'), 'utf8').split('\n')[0]).toBe(SOAK_COLUMNS.join(','));
     const rows = await readSoakCsv(join(out, 'soak.csv'));

@@ -1,6 +1,6 @@
 // runPoint with a target of the test's own (the target interface as hosts/external proxies will use
 // it): a proxy that swallows every INVITE, so the caller hangs and the point's deadline must end it.
-// Ports 26400-26449 on 127.0.0.1.
+// Ports 26800-26849 on 127.0.0.1.
 import { createSocket, type Socket } from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -43,7 +43,7 @@ describe('runPoint', () => {
         };
       },
     };
-    const config = { ...DEFAULT_CONFIG, calls: 10, warmupS: 1, rates: [10], basePort: 26400, capture: false };
+    const config = { ...DEFAULT_CONFIG, calls: 10, warmupS: 1, rates: [10], basePort: 26800, capture: false };
     const point: SweepPoint = { pointId: 'blackhole/centralized/full/n2/r10/t1', target: 'forkbench', mode: 'centralized', parse: 'full', groupSize: 2, forkNodes: 0, rate: 10, trial: 1 };
     const pointDir = mkdtempSync(join(tmpdir(), 'forkbench-hung-'));
     const { deadlineS } = pointTiming(config, 10, 3);
