@@ -1,13 +1,15 @@
 // One floor trial of `forkbench perf`: the bare UDP relay (testbed/targets/bare-relay.ts) driven with
 // the traffic shape of a centralized proxy point (datagrams in per second, sends per datagram), its
 // CPU over a measured window divided by the datagrams it received and sent in that window.
-// The generator is a socket in this process. The relay sends round-robin to K sinks, each its own
-// process (testbed/targets/udp-sink.ts), K = the proxy's distinct peers (N members + the caller): on
-// loopback a send wakes its receiver in the sender's CPU time, so K sleeping processes cost the relay
-// what the proxy's sends cost it. Relay and sinks are tracked children, stopped on every path.
+// K peer processes (testbed/targets/udp-sink.ts), K = the proxy's distinct peers (N members + the
+// caller), play the members and the caller: each sends 1/K of the relay's input on its own timer
+// and receives its share of the relay's sends, round-robin. On loopback a send wakes its receiver
+// in the sender's CPU time, and a datagram that finds the relay asleep costs it a wake-up: K
+// independent senders wake the relay as the proxy's peers wake the proxy, where one generator
+// sending every 2 ms let it read a dozen datagrams per wake-up. Relay and peers are tracked
+// children, stopped on every path.
 import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
-import { MESSAGES } from '../../proxy/bench/messages.js';
 import { CpuWindow } from '../measure/cpu-sampler.js';
 import { packageRoot } from '../testbed/system.js';
 import { portFree, spawnTracked, type TrackedChild } from '../testbed/processes.js';
@@ -22,7 +24,7 @@ export interface FloorShape {
   pointId: string; // the proxy point copied
   inRate: number; // datagrams per second into the relay (the proxy's received messages per second)
   copies: number; // sends per received datagram (the proxy's sent / received)
-  peers: number; // K: receiving processes the sends go to (the proxy's members + its caller)
+  peers: number; // K: peer processes that send the input and receive the sends (the proxy's members + its caller)
 }
 
 export interface FloorPorts {
@@ -36,6 +38,7 @@ export interface FloorSink {
   port: number;
   pid: number;
   received: number;
+  sent: number; // its share of the relay's input
 }
 
 export interface FloorResult {
@@ -45,7 +48,7 @@ export interface FloorResult {
   sent: number;
   cpuUs: number; // relay CPU in the window
   usPerMsg: number; // cpuUs / (received + sent)
-  // Whole-run totals, for cross-checks: what left the generator, what the relay counted, what arrived.
+  // Whole-run totals, for cross-checks: what the peers sent, what the relay counted, what arrived.
   generated: number;
   relayReceived: number;
   relaySent: number;
@@ -111,12 +114,12 @@ async function waitStarted(child: TrackedChild, signal?: AbortSignal): Promise<v
   }
 }
 
-/** A sink's count, from the line it prints when stopped. */
-function sinkCount(child: TrackedChild): number {
+/** A peer's counts, from the line it prints when stopped. */
+function sinkCounts(child: TrackedChild): { received: number; sent: number } {
   const last = child.stdoutTail().trim().split('\n').pop() ?? '';
   try {
-    const n = (JSON.parse(last) as { received?: unknown }).received;
-    if (typeof n === 'number') return n;
+    const c = JSON.parse(last) as { received?: unknown; sent?: unknown };
+    if (typeof c.received === 'number' && typeof c.sent === 'number') return { received: c.received, sent: c.sent };
   } catch {
     // not the count line: killed before it printed
   }
@@ -140,22 +143,15 @@ function query(sock: Socket, port: number): Promise<{ received: number; sent: nu
   });
 }
 
-/**
- * Sends `rate` datagrams per second to `port`, cycling through the SIP messages of a call, until
- * `stop()` says so, `maxCount` datagrams are out or `maxMs` have passed. Returns the count sent.
- */
-async function generate(sock: Socket, port: number, rate: number, maxCount: number, maxMs: number, stop: () => boolean): Promise<number> {
-  const messages = Object.values(MESSAGES);
-  const t0 = performance.now();
-  let n = 0;
-  while (n < maxCount && !stop()) {
-    const elapsed = performance.now() - t0;
-    if (elapsed > maxMs) break;
-    const due = Math.min(maxCount, Math.floor((elapsed / 1000) * rate));
-    for (; n < due; n++) sock.send(messages[n % messages.length]!, port, HOST);
-    await sleep(2);
+/** Tells every peer to start (SIGUSR1) or stop (SIGUSR2) sending. */
+function signalPeers(peers: readonly TrackedChild[], sig: 'SIGUSR1' | 'SIGUSR2'): void {
+  for (const p of peers) {
+    try {
+      process.kill(p.pid, sig);
+    } catch {
+      // exited: its missing count fails the trial below
+    }
   }
-  return n;
 }
 
 export interface FloorTrialOptions {
@@ -176,23 +172,21 @@ export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> 
   }
   const targets = join(packageRoot(), 'dist', 'harness', 'testbed', 'targets');
   const boundS = Math.ceil(o.warmupS + o.windowS + 30);
-  const gen = createSocket('udp4');
   const ctl = createSocket('udp4');
-  gen.on('error', () => undefined); // a send the kernel refuses is a datagram the relay never counts
-  let stopping = false;
   let child: TrackedChild | undefined;
   const sinks: TrackedChild[] = [];
-  let generated: Promise<number> | undefined;
   try {
-    await Promise.all([bind(gen, 0), bind(ctl, 0)]);
-    // Sinks first: the relay's first send must find every one of them listening.
-    for (const p of sinkPorts) sinks.push(spawnTracked(process.execPath, [join(targets, 'udp-sink.js'), '--listen', String(p), '--max-s', String(boundS)], { name: `udp-sink ${p}` }));
+    await bind(ctl, 0);
+    // Peers first: the relay's first send must find every one of them listening. Each sends 1/K of the input.
+    const perPeer = String(o.shape.inRate / k);
+    for (const p of sinkPorts) {
+      sinks.push(spawnTracked(process.execPath, [join(targets, 'udp-sink.js'), '--listen', String(p), '--send-to', String(o.ports.relay), '--rate', perPeer, '--max-s', String(boundS)], { name: `udp-sink ${p}` }));
+    }
     for (const s of sinks) await waitStarted(s, o.signal);
     const args = [join(targets, 'bare-relay.js'), '--listen', String(o.ports.relay), '--control', String(o.ports.control), '--to', sinkPorts.join(','), '--copies', String(o.shape.copies), '--max-s', String(boundS)];
     child = spawnTracked(process.execPath, args, { name: 'bare-relay' });
     await waitStarted(child, o.signal);
-    const totalS = o.warmupS + o.windowS;
-    generated = generate(gen, o.ports.relay, o.shape.inRate, Math.ceil(o.shape.inRate * (totalS + 1)), (totalS + 2) * 1000, () => stopping || (o.signal?.aborted ?? false));
+    signalPeers(sinks, 'SIGUSR1');
     await sleep(o.warmupS * 1000, o.signal);
     const cpu = new CpuWindow([{ pid: child.pid }]);
     await cpu.start();
@@ -200,18 +194,17 @@ export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> 
     await sleep(o.windowS * 1000, o.signal);
     const usage = (await cpu.end()).get(child.pid);
     const c1 = await query(ctl, o.ports.control);
-    stopping = true;
-    const sentByGenerator = await generated;
+    signalPeers(sinks, 'SIGUSR2');
     if (o.signal?.aborted) throw new FloorError('interrupted');
     if (!usage?.ok) throw new FloorError(`no CPU sample of the bare relay: ${usage?.error ?? 'not sampled'}`);
-    await sleep(200); // the datagrams still in flight reach the relay and the sinks
+    await sleep(200); // the datagrams still in flight reach the relay and the peers
     const last = await query(ctl, o.ports.control);
     const received = c1.received - c0.received;
     const sent = c1.sent - c0.sent;
     if (received + sent === 0) throw new FloorError('the bare relay saw no datagram in the window');
-    // Stopped here, not only in finally: each prints its count on the way out.
+    // Stopped here, not only in finally: each prints its counts on the way out.
     await Promise.all(sinks.map((s) => s.stop()));
-    const counts: FloorSink[] = sinks.map((s, i) => ({ port: sinkPorts[i]!, pid: s.pid, received: sinkCount(s) }));
+    const counts: FloorSink[] = sinks.map((s, i) => ({ port: sinkPorts[i]!, pid: s.pid, ...sinkCounts(s) }));
     return {
       relayPid: child.pid,
       windowS: usage.wallUs / 1e6,
@@ -219,22 +212,18 @@ export async function runFloorTrial(o: FloorTrialOptions): Promise<FloorResult> 
       sent,
       cpuUs: usage.cpuUs,
       usPerMsg: usage.cpuUs / (received + sent),
-      generated: sentByGenerator,
+      generated: counts.reduce((a, s) => a + s.sent, 0),
       relayReceived: last.received,
       relaySent: last.sent,
       sinkReceived: counts.reduce((a, s) => a + s.received, 0),
       sinks: counts,
     };
   } finally {
-    stopping = true;
-    await generated?.catch(() => 0); // no send on a closed socket
     await Promise.all([child?.stop(), ...sinks.map((s) => s.stop())]);
-    for (const s of [gen, ctl]) {
-      try {
-        s.close();
-      } catch {
-        // never bound
-      }
+    try {
+      ctl.close();
+    } catch {
+      // never bound
     }
   }
 }

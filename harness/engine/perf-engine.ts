@@ -1,12 +1,12 @@
 // make perf: the issue-9 ratios from one results folder. The plan (plan/perf-plan.ts) runs every
-// point 3 times, trial-major; right after each trial of the centralized N=16 point the bare UDP relay
-// runs with that point's traffic shape (engine/floor-runner.ts). The summary is a pure function of
+// point 3 times, trial-major; right after each trial of a floor-shape point (centralized N=16 @100,
+// head N=32 @50) the bare UDP relay runs with that point's traffic shape (engine/floor-runner.ts). The summary is a pure function of
 // points.csv and floor.csv (records/perf-summary.ts).
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateConfig, type BenchConfig, type SweepPoint, type Target } from '../plan/bench-config.js';
-import { FLOOR_SHAPE, FLOOR_WARMUP_S, FLOOR_WINDOW_S, PERF_TRIALS, perfConfig, perfDesigns, perfPlan } from '../plan/perf-plan.js';
+import { FLOOR_SHAPES, FLOOR_WARMUP_S, FLOOR_WINDOW_S, PERF_TRIALS, designKey, floorShapeOf, perfConfig, perfDesigns, perfPlan, type PerfDesign } from '../plan/perf-plan.js';
 import type { PointRow } from '../records/columns.js';
 import { appendFloor, readFloor, type FloorRow } from '../records/floor-csv.js';
 import { perfSummary } from '../records/perf-summary.js';
@@ -38,29 +38,34 @@ export function perfEtaS(points: readonly SweepPoint[], config: BenchConfig, flo
   return points.reduce((s, p) => s + pointTiming(config, p.rate).sendS + 6, 0) + floorTrials * (FLOOR_WARMUP_S + FLOOR_WINDOW_S + 2);
 }
 
-const isShapePoint = (p: Pick<SweepPoint, 'target' | 'mode' | 'parse' | 'groupSize' | 'rate'>): boolean =>
-  p.target === FLOOR_SHAPE.target && p.mode === FLOOR_SHAPE.mode && p.parse === FLOOR_SHAPE.parse && p.groupSize === FLOOR_SHAPE.n && p.rate === FLOOR_SHAPE.rate;
+type Shaped = Pick<SweepPoint, 'target' | 'mode' | 'parse' | 'groupSize' | 'rate'>;
+
+/** The floor shape this point is, if any. */
+const shapeOf = (p: Shaped): PerfDesign | undefined => FLOOR_SHAPES.find((d) => p.target === d.target && p.mode === d.mode && p.parse === d.parse && p.groupSize === d.n && p.rate === d.rate);
 
 /** The shape point's row of this trial, or (it failed) of another ok trial. */
-function shapeRow(rows: readonly PointRow[], trial: number): PointRow | undefined {
-  const ok = rows.filter((r) => r.status === 'ok' && isShapePoint({ target: r.target as Target, mode: r.mode as SweepPoint['mode'], parse: r.parse as SweepPoint['parse'], groupSize: Number(r.group_size), rate: Number(r.offered_rate_cps) }));
+function shapeRow(rows: readonly PointRow[], shape: PerfDesign, trial: number): PointRow | undefined {
+  const ok = rows.filter((r) => r.status === 'ok' && shapeOf({ target: r.target as Target, mode: r.mode as SweepPoint['mode'], parse: r.parse as SweepPoint['parse'], groupSize: Number(r.group_size), rate: Number(r.offered_rate_cps) }) === shape);
   return ok.find((r) => Number(r.trial) === trial) ?? ok[0];
 }
 
-/** One floor trial with the traffic of the shape point; a failure is a failed floor.csv row, not a thrown error. */
-async function floorTrial(out: string, trial: number, ports: FloorPorts, opts: PerfOptions): Promise<void> {
-  const base: FloorRow = { trial, status: 'failed' };
+const floorKey = (shape: PerfDesign, trial: number): string => `${designKey(shape)}/t${trial}`;
+
+/** One floor trial with the traffic of a shape point; a failure is a failed floor.csv row, not a thrown error. */
+async function floorTrial(out: string, shape: PerfDesign, trial: number, forkNodes: number, ports: FloorPorts, opts: PerfOptions): Promise<void> {
+  const base: FloorRow = { trial, shape_point: floorKey(shape, trial), status: 'failed' };
   let row: FloorRow;
   try {
-    const r = shapeRow(await readPoints(join(out, 'points.csv')), trial);
-    if (!r) throw new Error(`no ok forkbench/centralized/full/n${FLOOR_SHAPE.n}/r${FLOOR_SHAPE.rate} point to copy the traffic shape from`);
+    const r = shapeRow(await readPoints(join(out, 'points.csv')), shape, trial);
+    if (!r) throw new Error(`no ok ${designKey(shape)} point to copy the traffic shape from`);
     const pid = String(r.point_id);
     const counters = (file: string): Promise<MessageCounts> => readFile(join(out, 'points', pid.replace(/\//g, '_'), file), 'utf8').then((t) => JSON.parse(t) as MessageCounts);
     const share = receivedShare(await counters('head-metrics.json'), await counters('head-metrics-start.json'));
-    // A centralized proxy's distinct peers: its N members and its caller.
-    const shape = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), share, Number(r.group_size) + 1);
-    Object.assign(base, { shape_point: pid, in_rate_dps: Math.round(shape.inRate), copies: Number(shape.copies.toFixed(4)), sinks: shape.peers });
-    const f = await runFloorTrial({ shape, ports, warmupS: FLOOR_WARMUP_S, windowS: FLOOR_WINDOW_S, signal: opts.signal });
+    // The proxy's distinct peers: a centralized proxy's N members and its caller; a head's K fork nodes and the caller.
+    const peers = shape.mode === 'distributed' ? forkNodes + 1 : Number(r.group_size) + 1;
+    const fs = floorShape(pid, Number(r.msgs_per_call), Number(r.achieved_rate_cps), share, peers);
+    Object.assign(base, { shape_point: pid, in_rate_dps: Math.round(fs.inRate), copies: Number(fs.copies.toFixed(4)), sinks: fs.peers });
+    const f = await runFloorTrial({ shape: fs, ports, warmupS: FLOOR_WARMUP_S, windowS: FLOOR_WINDOW_S, signal: opts.signal });
     row = {
       ...base,
       window_s: Number(f.windowS.toFixed(3)),
@@ -79,7 +84,7 @@ async function floorTrial(out: string, trial: number, ports: FloorPorts, opts: P
     row = { ...base, error: (e as Error).message };
   }
   await appendFloor(join(out, 'floor.csv'), row);
-  opts.log?.(row.status === 'ok' ? `  floor #${trial}: ${row.us_per_msg} us per message (${row.in_rate_dps} datagrams/s in, ${row.copies} sends each to ${row.sinks} processes, ${row.received} in + ${row.sent} out)` : `  floor #${trial}: FAILED: ${row.error}`);
+  opts.log?.(row.status === 'ok' ? `  floor ${designKey(shape)} #${trial}: ${row.us_per_msg} us per message (${row.in_rate_dps} datagrams/s in, ${row.copies} sends each to ${row.sinks} processes, ${row.received} in + ${row.sent} out)` : `  floor ${designKey(shape)} #${trial}: FAILED: ${row.error}`);
 }
 
 /** Runs (or resumes) the perf plan in req.out, writes perf.txt and floor.csv, returns the summary lines. */
@@ -90,9 +95,9 @@ export async function runPerf(req: PerfRequest, base: BenchConfig, opts: PerfOpt
   const pointsFile = join(req.out, 'points.csv');
   const floorFile = join(req.out, 'floor.csv');
   const done = existsSync(pointsFile) ? completedPointIds(pointsFile) : new Set<string>();
-  const floorDone = new Set((await readFloor(floorFile)).map((r) => Number(r.trial)));
-  const withFloor = designs.some((d) => isShapePoint({ ...d, groupSize: d.n }));
-  const floorTodo = withFloor ? PERF_TRIALS - floorDone.size : 0;
+  const floorDone = new Set((await readFloor(floorFile)).map((r) => floorKey(floorShapeOf(r.shape_point), Number(r.trial))));
+  const shapes = FLOOR_SHAPES.filter((f) => designs.some((d) => shapeOf({ ...d, groupSize: d.n }) === f));
+  const floorTodo = shapes.length * PERF_TRIALS - shapes.reduce((a, f) => a + [...Array(PERF_TRIALS).keys()].filter((i) => floorDone.has(floorKey(f, i + 1))).length, 0);
   const todo = points.filter((p) => !done.has(p.pointId));
   const resumed = points.length - todo.length;
   opts.log?.(
@@ -110,16 +115,19 @@ export async function runPerf(req: PerfRequest, base: BenchConfig, opts: PerfOpt
     onEvent: opts.onEvent,
     testbed: opts.testbed,
     afterPoint: async (p) => {
-      if (!isShapePoint(p) || floorDone.has(p.trial)) return;
-      await floorTrial(req.out, p.trial, ports, opts);
-      floorDone.add(p.trial);
+      const shape = shapeOf(p);
+      if (!shape || floorDone.has(floorKey(shape, p.trial))) return;
+      await floorTrial(req.out, shape, p.trial, config.forkNodes, ports, opts);
+      floorDone.add(floorKey(shape, p.trial));
     },
   });
   if (r.interrupted) return { lines: [], interrupted: true };
   // Floor trials not run beside their point (resumed run, or the point failed).
-  for (let t = 1; withFloor && t <= PERF_TRIALS; t++) {
-    if (opts.signal?.aborted) return { lines: [], interrupted: true };
-    if (!floorDone.has(t)) await floorTrial(req.out, t, ports, opts);
+  for (const shape of shapes) {
+    for (let t = 1; t <= PERF_TRIALS; t++) {
+      if (opts.signal?.aborted) return { lines: [], interrupted: true };
+      if (!floorDone.has(floorKey(shape, t))) await floorTrial(req.out, shape, t, config.forkNodes, ports, opts);
+    }
   }
   const meta = await readMeta(req.out).catch(() => undefined);
   const commit = meta?.forkbench.gitCommit ? `${meta.forkbench.gitCommit}${meta.forkbench.gitDirty ? ' (dirty)' : ''}` : 'unknown';

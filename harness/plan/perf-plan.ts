@@ -19,8 +19,22 @@ export interface PerfDesign {
 
 const fb = (mode: PerfDesign['mode'], parse: 'full' | 'lazy', n: number, rate: number): PerfDesign => ({ target: 'forkbench', mode, parse, n, rate });
 
-/** The centralized point whose traffic shape the bare relay copies. */
-export const FLOOR_SHAPE: PerfDesign = fb('centralized', 'full', 16, 100);
+/**
+ * The points whose traffic the bare relay copies, each for a floor of its own: the centralized proxy
+ * at N=16 @100 (N members + the caller as peers) and the head at N=32 @50 (its K fork nodes + the
+ * caller). A datagram's cost depends on how often the process is woken, so the head, at a tenth of
+ * the centralized proxy's message rate, gets the floor of its own traffic, not the centralized one.
+ */
+export const FLOOR_SHAPES: readonly PerfDesign[] = [fb('centralized', 'full', 16, 100), fb('distributed', 'lazy', 32, 50)];
+
+/** "forkbench/centralized/full/n16/r100": a design as point ids spell it, without the trial. */
+export const designKey = (d: Pick<PerfDesign, 'target' | 'mode' | 'parse' | 'n' | 'rate'>): string => `${d.target}/${d.mode}/${d.parse}/n${d.n}/r${d.rate}`;
+
+/** The floor shape a floor.csv row belongs to, from its shape_point (a point id); rows of older runs had only the centralized one. */
+export function floorShapeOf(shapePoint: string | number | undefined): PerfDesign {
+  const key = String(shapePoint ?? '').replace(/\/t\d+$/, '');
+  return FLOOR_SHAPES.find((d) => designKey(d) === key) ?? FLOOR_SHAPES[0]!;
+}
 
 /**
  * The designs, cell by cell: N=16 @100 (both modes x both parses, and Kamailio); N=32 @50 (both x both:

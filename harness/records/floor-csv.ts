@@ -9,7 +9,7 @@ export const FLOOR_COLUMNS = [
   'shape_point', // the centralized proxy point whose traffic shape the relay got
   'in_rate_dps', // datagrams per second sent to the relay
   'copies', // relay sends per received datagram (the proxy's sent / received)
-  'sinks', // K: receiving processes the relay sends to, round-robin (the proxy's N members + its caller)
+  'sinks', // K: peer processes (the proxy's N members + its caller): each sends 1/K of the input and receives the relay's sends round-robin
   'window_s', // measured window
   'received', // datagrams the relay received in the window
   'sent', // datagrams the relay sent in the window

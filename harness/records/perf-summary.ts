@@ -4,7 +4,7 @@
 import type { PointRow } from './columns.js';
 import type { FloorRow } from './floor-csv.js';
 import { max, median, min } from '../measure/percentiles.js';
-import { FLOOR_SHAPE, type PerfDesign } from '../plan/perf-plan.js';
+import { FLOOR_SHAPES, designKey, floorShapeOf, type PerfDesign } from '../plan/perf-plan.js';
 
 export interface PerfSummaryInput {
   rows: readonly PointRow[];
@@ -65,14 +65,21 @@ export function perfSummary(input: PerfSummaryInput): string[] {
     const bound = c.bound ? `, ${c.bound} test-bed bound` : '';
     lines.push(`  ${label(d)} ${at(d.n, d.rate)}: ${fmt(median(c.cpu), 0)}${spread(c.cpu, 0)}, ${c.cpu.length}/${c.total} trials ok${bound}`);
   }
-  const okFloor = input.floor.filter((f) => f.status === 'ok' && typeof f.us_per_msg === 'number');
-  const floorUs = okFloor.map((f) => Number(f.us_per_msg));
-  const floor = median(floorUs);
-  const shape = `forkbench/centralized/full/n${FLOOR_SHAPE.n}/r${FLOOR_SHAPE.rate}`;
-  // K as recorded by the ok trials (one value unless floor.csv mixes runs), n/a without one.
-  const ks = [...new Set(okFloor.map((f) => f.sinks).filter((k): k is number => typeof k === 'number'))].sort((a, b) => a - b);
-  const peers = `${ks.length ? ks.join('/') : 'n/a'} receiving processes`;
-  lines.push(`  bare UDP relay floor (traffic of ${shape}, ${peers}): ${fmt(floor, 2)} us per message${spread(floorUs, 2)}, ${okFloor.length}/${input.floor.length} trials ok`);
+  // One floor per shape present in the plan; a floor row belongs to the shape its shape_point names.
+  const shapes = FLOOR_SHAPES.filter((f) => designs.some((d) => designKey(d) === designKey(f)));
+  const floors = new Map<PerfDesign, number | undefined>();
+  for (const shape of shapes) {
+    const mine = input.floor.filter((f) => floorShapeOf(f.shape_point) === shape);
+    const okFloor = mine.filter((f) => f.status === 'ok' && typeof f.us_per_msg === 'number');
+    const floorUs = okFloor.map((f) => Number(f.us_per_msg));
+    floors.set(shape, median(floorUs));
+    // K as recorded by the ok trials (one value unless floor.csv mixes runs), n/a without one.
+    const ks = [...new Set(okFloor.map((f) => f.sinks).filter((k): k is number => typeof k === 'number'))].sort((a, b) => a - b);
+    const peers = `${ks.length ? ks.join('/') : 'n/a'} peer processes, each sending 1/K of the input`;
+    lines.push(`  bare UDP relay floor (traffic of ${designKey(shape)}, ${peers}): ${fmt(median(floorUs), 2)} us per message${spread(floorUs, 2)}, ${okFloor.length}/${mine.length} trials ok`);
+  }
+  const floor = floors.get(FLOOR_SHAPES[0]!);
+  const headFloor = floors.get(FLOOR_SHAPES[1]!);
 
   const n16 = (parse: PerfDesign['parse'], mode: PerfDesign['mode'] = 'centralized'): Cell | undefined => find('forkbench', mode, parse, 16, 100);
   const kam = find('kamailio', 'centralized', 'n/a', 16, 100);
@@ -94,5 +101,9 @@ export function perfSummary(input: PerfSummaryInput): string[] {
     lines.push(check(`forkbench centralized ${parse} CPU per message / floor, ${at(16, 100)}`, perMsg(n16(parse)), floor, 2, ' us', '<=', '1.5'));
   }
   lines.push(check(`kamailio centralized CPU per message / floor, ${at(16, 100)}`, perMsg(kam), floor, 2, ' us', 'none', '', `${kamailioMsgsPerCall(16)} messages per call, 7N+6`));
+  if (shapes.includes(FLOOR_SHAPES[1]!)) {
+    const h = FLOOR_SHAPES[1]!;
+    lines.push(check(`forkbench head ${h.parse} CPU per message / its floor, ${at(h.n, h.rate)}`, perMsg(find(h.target, h.mode, h.parse, h.n, h.rate)), headFloor, 2, ' us', 'none', '', "the relay at the head's own traffic: K fork nodes + the caller"));
+  }
   return lines;
 }

@@ -15,16 +15,16 @@ describe('tcpdump arguments', () => {
     expect(captureFilter({ port: 16000 })).toBe('udp and port 16000');
     expect(captureFilter({ port: 16000, ports: [16000, 20000, 20002] })).toBe('udp and (port 16000 or port 20000 or port 20002)');
     expect(captureArgs({ file: '/x.pcap', port: 16000, ports: [20000], bufferKib: 8192 })).toEqual([
-      '-i', 'lo', '-B', '8192', '-w', '/x.pcap', '-U', '--immediate-mode', '-s', '0', 'udp and (port 16000 or port 20000)',
+      '-i', 'lo', '-B', '8192', '-w', '/x.pcap', '-U', '--immediate-mode', '-s', '4096', 'udp and (port 16000 or port 20000)',
     ]);
   });
 
   it('-B holds 2 s of the peak packet rate, within 4 MiB..256 MiB', () => {
-    expect(captureBufferKib(25, 20)).toBe(MIN_BUFFER_KIB);
-    // N=32 centralized, every leg: 7*32+6 = 230 packets per call at 200 calls/s = 46,000 packets/s
-    expect(captureBufferKib(200, 230)).toBe(Math.ceil((200 * 230 * 1024 * 2) / 1024));
-    expect(captureBufferKib(5000, 230)).toBe(MAX_BUFFER_KIB);
-    expect(captureBufferKib(400, 230)).toBeGreaterThan(captureBufferKib(200, 230));
+    expect(captureBufferKib(10, 20)).toBe(MIN_BUFFER_KIB);
+    // N=32 centralized, every leg: 7*32+6 = 230 packets per call at 100 calls/s = 23,000 packets/s
+    expect(captureBufferKib(100, 230)).toBe(Math.ceil((100 * 230 * (4096 + 128) * 2) / 1024)); // a ring frame per packet: snaplen + headers
+    expect(captureBufferKib(200, 230)).toBe(MAX_BUFFER_KIB);
+    expect(captureBufferKib(100, 230)).toBeGreaterThan(captureBufferKib(50, 230));
   });
 });
 

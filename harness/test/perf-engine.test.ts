@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { POINT_COLUMNS, type PointRow } from '../records/columns.js';
 import { perfSummary } from '../records/perf-summary.js';
-import { perfConfig, perfDesigns, perfPlan, type PerfDesign } from '../plan/perf-plan.js';
+import { FLOOR_SHAPES, designKey, floorShapeOf, perfConfig, perfDesigns, perfPlan, type PerfDesign } from '../plan/perf-plan.js';
 import { appendFloor, readFloor, type FloorRow } from '../records/floor-csv.js';
 import { floorShape, FloorError, receivedShare } from '../engine/floor-runner.js';
 import { DEFAULT_CONFIG, validateConfig } from '../plan/bench-config.js';
@@ -58,7 +58,8 @@ describe('perfSummary', () => {
       '  forkbench head lazy N=32 @100 cps: 800 [800-800], 1/1 trials ok',
       '  forkbench head lazy N=2 @50 cps: 1000 [1000-1000], 1/1 trials ok',
       '  forkbench head lazy N=64 @50 cps: 1300 [1300-1300], 1/1 trials ok',
-      '  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 receiving processes): 2.00 us per message [1.50-2.50], 3/4 trials ok',
+      '  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 peer processes, each sending 1/K of the input): 2.00 us per message [1.50-2.50], 3/4 trials ok',
+      '  bare UDP relay floor (traffic of forkbench/distributed/lazy/n32/r50, n/a peer processes, each sending 1/K of the input): n/a us per message, 0/0 trials ok',
       'issue 9 targets (ratios of the medians)',
       '  forkbench centralized full / kamailio, CPU per call, N=16 @100 cps: 3000 / 2236 us = 1.34 (target <= 1.0) FAIL',
       '  forkbench centralized lazy / kamailio, CPU per call, N=16 @100 cps: 2050 / 2236 us = 0.92 (target <= 1.0) PASS',
@@ -72,13 +73,14 @@ describe('perfSummary', () => {
       '  forkbench centralized full CPU per message / floor, N=16 @100 cps: 30.00 / 2.00 us = 15.00 (target <= 1.5) FAIL',
       '  forkbench centralized lazy CPU per message / floor, N=16 @100 cps: 20.50 / 2.00 us = 10.25 (target <= 1.5) FAIL',
       '  kamailio centralized CPU per message / floor, N=16 @100 cps: 18.95 / 2.00 us = 9.47 (no target; 118 messages per call, 7N+6)',
+      "  forkbench head lazy CPU per message / its floor, N=32 @50 cps: n/a / n/a us = n/a (no target; the relay at the head's own traffic: K fork nodes + the caller)",
     ]);
   });
 
   it('says n/a and NO DATA where a cell or the floor has no ok trial (forkbench-only runs)', () => {
     const lines = perfSummary({ ...base, designs: perfDesigns(50, ['forkbench']), rows: [row('forkbench', 'centralized', 'full', 16, 100, 500, 118, 'failed')] });
     expect(lines[2]).toBe('  forkbench centralized full N=16 @100 cps: n/a, 0/1 trials ok');
-    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, n/a receiving processes): n/a us per message, 0/0 trials ok');
+    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, n/a peer processes, each sending 1/K of the input): n/a us per message, 0/0 trials ok');
     expect(lines).toContain('  forkbench centralized full / kamailio, CPU per call, N=16 @100 cps: n/a / n/a us = n/a (target <= 1.0) NO DATA');
     expect(lines.some((l) => l.startsWith('  kamailio centralized N=16'))).toBe(false);
   });
@@ -87,9 +89,25 @@ describe('perfSummary', () => {
     const rows = [row('forkbench', 'centralized', 'full', 16, 100, 1000, 100), row('forkbench', 'centralized', 'full', 16, 100, 3000, 200), row('forkbench', 'centralized', 'full', 16, 100, 2000, 100), row('forkbench', 'centralized', 'full', 16, 100, 4000, 100)];
     const lines = perfSummary({ ...base, rows, floor: [floorRow(1, 10)] });
     expect(lines[2]).toBe('  forkbench centralized full N=16 @100 cps: 2500 [1000-4000], 4/4 trials ok');
-    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 receiving processes): 10.00 us per message [10.00-10.00], 1/1 trials ok');
+    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 peer processes, each sending 1/K of the input): 10.00 us per message [10.00-10.00], 1/1 trials ok');
     // per message: 10, 15, 20, 40 -> median 17.5
     expect(lines).toContain('  forkbench centralized full CPU per message / floor, N=16 @100 cps: 17.50 / 10.00 us = 1.75 (target <= 1.5) FAIL');
+  });
+
+  it("gives the head a floor of its own traffic: floor rows go to the shape their shape_point names (rows without one are the centralized one's)", () => {
+    const rows = [row('forkbench', 'distributed', 'lazy', 32, 50, 1980, 22), row('forkbench', 'distributed', 'lazy', 32, 50, 2200, 22), row('forkbench', 'centralized', 'full', 16, 100, 3000, 100)];
+    const floor: FloorRow[] = [
+      floorRow(1, 10),
+      { ...floorRow(1, 30, 'ok', 3), shape_point: 'forkbench/distributed/lazy/n32/r50/t1' },
+      { ...floorRow(2, 50, 'ok', 3), shape_point: 'forkbench/distributed/lazy/n32/r50/t2' },
+      { trial: 3, status: 'failed', shape_point: 'forkbench/distributed/lazy/n32/r50/t3' },
+    ];
+    const lines = perfSummary({ ...base, rows, floor });
+    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/centralized/full/n16/r100, 17 peer processes, each sending 1/K of the input): 10.00 us per message [10.00-10.00], 1/1 trials ok');
+    expect(lines).toContain('  bare UDP relay floor (traffic of forkbench/distributed/lazy/n32/r50, 3 peer processes, each sending 1/K of the input): 40.00 us per message [30.00-50.00], 2/3 trials ok');
+    // per message 90 and 100 -> median 95, over the head's own floor of 40
+    expect(lines).toContain("  forkbench head lazy CPU per message / its floor, N=32 @50 cps: 95.00 / 40.00 us = 2.38 (no target; the relay at the head's own traffic: K fork nodes + the caller)");
+    expect(lines).toContain('  forkbench centralized full CPU per message / floor, N=16 @100 cps: 30.00 / 10.00 us = 3.00 (target <= 1.5) FAIL');
   });
 });
 
@@ -113,6 +131,15 @@ describe('perf plan', () => {
     ]);
     expect(perfDesigns(70, ['forkbench']).some((d) => d.target === 'kamailio')).toBe(false);
     expect(perfDesigns(70, ['forkbench']).slice(-1)[0]).toEqual({ target: 'forkbench', mode: 'distributed', parse: 'lazy', n: 64, rate: 70 });
+  });
+
+  it('two floor shapes, the centralized N=16 @100 point and the head N=32 @50 point; a floor row finds its shape by its point id', () => {
+    expect(FLOOR_SHAPES.map(designKey)).toEqual(['forkbench/centralized/full/n16/r100', 'forkbench/distributed/lazy/n32/r50']);
+    expect(floorShapeOf('forkbench/distributed/lazy/n32/r50/t2')).toBe(FLOOR_SHAPES[1]);
+    expect(floorShapeOf('forkbench/centralized/full/n16/r100/t1')).toBe(FLOOR_SHAPES[0]);
+    expect(floorShapeOf('')).toBe(FLOOR_SHAPES[0]); // floor.csv of a run before the head had a floor
+    expect(floorShapeOf(undefined)).toBe(FLOOR_SHAPES[0]);
+    for (const f of FLOOR_SHAPES) expect(designs.map(designKey)).toContain(designKey(f));
   });
 
   it('3 trials, trial-major: every design once before any design twice', () => {
