@@ -97,7 +97,8 @@ export async function runPerf(req: PerfRequest, base: BenchConfig, opts: PerfOpt
   const done = existsSync(pointsFile) ? completedPointIds(pointsFile) : new Set<string>();
   const floorDone = new Set((await readFloor(floorFile)).map((r) => floorKey(floorShapeOf(r.shape_point), Number(r.trial))));
   const shapes = FLOOR_SHAPES.filter((f) => designs.some((d) => shapeOf({ ...d, groupSize: d.n }) === f));
-  const floorTodo = shapes.length * PERF_TRIALS - shapes.reduce((a, f) => a + [...Array(PERF_TRIALS).keys()].filter((i) => floorDone.has(floorKey(f, i + 1))).length, 0);
+  const trials = Array.from({ length: PERF_TRIALS }, (_, i) => i + 1);
+  const floorTodo = shapes.flatMap((f) => trials.filter((t) => !floorDone.has(floorKey(f, t)))).length;
   const todo = points.filter((p) => !done.has(p.pointId));
   const resumed = points.length - todo.length;
   opts.log?.(
@@ -124,7 +125,7 @@ export async function runPerf(req: PerfRequest, base: BenchConfig, opts: PerfOpt
   if (r.interrupted) return { lines: [], interrupted: true };
   // Floor trials not run beside their point (resumed run, or the point failed).
   for (const shape of shapes) {
-    for (let t = 1; t <= PERF_TRIALS; t++) {
+    for (const t of trials) {
       if (opts.signal?.aborted) return { lines: [], interrupted: true };
       if (!floorDone.has(floorKey(shape, t))) await floorTrial(req.out, shape, t, config.forkNodes, ports, opts);
     }
