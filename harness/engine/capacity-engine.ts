@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { defaultParse, pointId, type BenchConfig, type Mode, type SweepPoint, type Target } from '../plan/bench-config.js';
-import { MIN_TRIAL_CALLS, searchCapacity, trialCallsFor, type CapacityResult, type TrialOutcome, type TrialRecord } from '../plan/capacity-search.js';
+import { MIN_TRIAL_CALLS, TRIAL_WARMUP_S, searchCapacity, trialCallsFor, type CapacityResult, type TrialOutcome, type TrialRecord } from '../plan/capacity-search.js';
 import { canCapture } from '../measure/capture.js';
 import { CAPACITY_COLUMNS, SCHEMA_VERSION, type CapacityRow } from '../records/columns.js';
 import { KAMAILIO_MAX_BRANCHES } from '../testbed/targets/kamailio-launcher.js';
@@ -63,7 +63,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
   const parse = defaultParse(req.target, req.mode);
   const forkNodes = req.mode === 'distributed' ? config.forkNodes : 0;
   let trialNo = 0;
-  const trialConfig = (rate: number): BenchConfig => ({ ...config, calls: trialCallsAt(req, rate), warmupS: 1 });
+  const trialConfig = (rate: number): BenchConfig => ({ ...config, calls: trialCallsAt(req, rate), warmupS: TRIAL_WARMUP_S });
   const result = await searchCapacity(
     { startRate: req.startRate, maxRate: req.maxRate, stepFactor: 2, resolution: req.resolution, minSer: req.minSer, maxP95SetupMs: req.maxP95SetupMs, maxTrials: req.maxTrials },
     async (rate) => {

@@ -210,6 +210,8 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
 
     // The measured window: after the warm-up calls, for as long as the measured calls are being placed.
     await sleep(config.warmupS * 1000, ctx.signal);
+    // The CPU budget holds from here: the warm-up ran unthrottled (see budgeted.ts).
+    await run.target.enforceBudget?.();
     const probe = run.target.cpuProbe;
     const cpu = new CpuWindow(procs.map((p) => ({ pid: p.pid, tree: p.tree })));
     // The test bed: every process the harness started that is not under test, and the harness.

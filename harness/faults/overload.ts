@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { defaultParse, pointId, type BenchConfig, type Mode, type SweepPoint } from '../plan/bench-config.js';
+import { TRIAL_WARMUP_S } from '../plan/capacity-search.js';
 import type { PointContext } from '../engine/point-runner.js';
 import { launchProxy, readCounters } from '../testbed/targets/proxy-launcher.js';
 import type { PointInput } from '../records/results-csv.js';
@@ -148,7 +149,7 @@ export async function runOverload(req: OverloadRequest, config: BenchConfig, out
     const p = { target: 'forkbench', mode: req.mode, parse, groupSize: req.groupSize, rate, trial: 1 } as const;
     const point: SweepPoint = { ...p, pointId: `overload/x${multiple}/${pointId(p)}`, forkNodes: req.mode === 'distributed' ? config.forkNodes : 0 };
     const calls = Math.max(1, Math.round(rate * req.durationS));
-    const pointConfig: BenchConfig = { ...config, calls, warmupS: 1 };
+    const pointConfig: BenchConfig = { ...config, calls, warmupS: TRIAL_WARMUP_S };
     const row = await runPoint(point, { config: pointConfig, pointDir: join(out, 'points', `x${multiple}`), capture: opts.capture, signal: opts.signal, target });
     const o = overloadRow(multiple, row, base);
     if (base === undefined && typeof o.goodput_cps === 'number') {

@@ -35,7 +35,7 @@ describe('runCapacity', () => {
     expect(seen[0]!.point).toMatchObject({ target: 'forkbench', mode: 'distributed', parse: 'lazy', groupSize: 8, forkNodes: 2, trial: 1 });
     expect(seen[0]!.point.pointId).toBe('capacity/forkbench/distributed/lazy/n8/r10/t1');
     expect(seen[0]!.ctx.pointDir).toBe(join(out, 'trials', 'capacity_forkbench_distributed_lazy_n8_r10_t1'));
-    expect(seen[0]!.ctx.config).toMatchObject({ calls: 50, warmupS: 1 });
+    expect(seen[0]!.ctx.config).toMatchObject({ calls: 50, warmupS: 3 });
     expect(new Set(seen.map((s) => s.point.trial)).size).toBe(seen.length);
 
     const csv = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');

@@ -97,6 +97,25 @@ describe('cgroup lifecycle (real cgroups)', () => {
     });
   });
 
+  it('a deferred quota only accounts until enforce(): a busy child runs unthrottled, then is held to 0.2 core', async () => {
+    const child = busyChild(4000);
+    await withCpuBudget(0.2, layout, async (budget) => {
+      const g = await budget.confine('warm', child.pid!, false, true);
+      expect(g.quotaInForce).toBe(false);
+      await sleep(500);
+      const before = g.usage();
+      expect(before.nrThrottled).toBe(0);
+      // Unthrottled, a spinning child gets far more than 0.2 core over the 500 ms.
+      expect(before.usageUs!).toBeGreaterThan(200_000);
+      budget.enforce();
+      expect(g.quotaInForce).toBe(true);
+      await sleep(1000);
+      const after = g.usage();
+      expect(after.nrThrottled - before.nrThrottled).toBeGreaterThan(50);
+      expect((after.usageUs! - before.usageUs!) / (after.nrPeriods - before.nrPeriods)).toBeLessThanOrEqual(2000 * 1.1);
+    });
+  });
+
   it('a whole process tree goes in (Kamailio forks workers)', async () => {
     const sh = spawn('sh', ['-c', 'sleep 5 & sleep 5 & wait'], { stdio: 'ignore' });
     children.push(sh);

@@ -1,6 +1,6 @@
 // runPoint with a target of the test's own (the target interface as hosts/external proxies will use
 // it): a proxy that swallows every INVITE, so the caller hangs and the point's deadline must end it.
-// Ports 26800-26849 on 127.0.0.1.
+// Ports 26800-26849 on 127.0.0.1. The second test runs the real proxy and SIPp under a CPU budget.
 import { createSocket, type Socket } from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type SweepPoint } from '../plan/bench-config.js';
 import { pointTiming, runPoint } from '../engine/point-runner.js';
 import type { ProxyTarget } from '../testbed/targets/index.js';
+import { detectCgroups, liveCgroups } from '../testbed/cgroup.js';
 
 /** Processes whose command line names `dir` (SIPp runs with its files there); pgrep missing fails. */
 function running(dir: string): string {
@@ -56,6 +57,22 @@ describe('runPoint', () => {
     expect(row.ser).toBe(0);
     expect(received).toBeGreaterThanOrEqual(20); // the caller did send (INVITEs and their retransmissions)
     expect(stopped).toBe(1);
+    expect(running(pointDir)).toBe('');
+  });
+
+  it('under --cpu-budget the quota holds over the measured window (its CFS periods are counted) and the group is gone after', async () => {
+    const cg = detectCgroups();
+    if (!cg.ok) throw new Error(`needs cgroups and root: ${cg.reason}`);
+    const config = { ...DEFAULT_CONFIG, calls: 30, warmupS: 1, rates: [15], basePort: 26810, capture: false, cpuBudget: 0.2 };
+    const point: SweepPoint = { pointId: 'forkbench/centralized/full/n2/r15/t1', target: 'forkbench', mode: 'centralized', parse: 'full', groupSize: 2, forkNodes: 0, rate: 15, trial: 1 };
+    const pointDir = mkdtempSync(join(tmpdir(), 'forkbench-budget-'));
+    const row = await runPoint(point, { config, pointDir, capture: false });
+    expect(row.status).toBe('ok');
+    expect(row.cpu_budget_cores).toBe(0.2);
+    // Throttling is read from the group's periods between window start and end: a number only if
+    // the quota was in force then (a group without a quota counts no periods).
+    expect(typeof row.head_throttled_pct).toBe('number');
+    expect(liveCgroups()).toEqual([]);
     expect(running(pointDir)).toBe('');
   });
 });

@@ -142,6 +142,8 @@ export interface CpuCgroupOptions {
   cores: number;
   periodUs?: number;
   layout: CgroupLayout;
+  /** Create without a quota (the group only accounts); enforce() sets it later. */
+  deferQuota?: boolean;
 }
 
 /** One cgroup with a CPU quota. create() makes it; remove() (or harness exit) removes it. */
@@ -151,6 +153,7 @@ export class CpuCgroup {
   readonly periodUs: number;
   private readonly dirs: string[]; // every hierarchy the group lives in (v1 cpu [+ cpuacct], or v2)
   private removed = false;
+  private enforced = false;
 
   private constructor(readonly cores: number, readonly layout: CgroupLayout, label: string, periodUs: number) {
     const q = quotaFor(cores, periodUs);
@@ -173,15 +176,30 @@ export class CpuCgroup {
       if (opts.layout.version === 1) {
         // Period first: the quota is checked against it.
         writeFileSync(join(g.dirs[0]!, 'cpu.cfs_period_us'), String(g.periodUs));
-        writeFileSync(join(g.dirs[0]!, 'cpu.cfs_quota_us'), String(g.quotaUs));
+        writeFileSync(join(g.dirs[0]!, 'cpu.cfs_quota_us'), opts.deferQuota ? '-1' : String(g.quotaUs));
       } else {
-        writeFileSync(join(g.dirs[0]!, 'cpu.max'), `${g.quotaUs} ${g.periodUs}`);
+        writeFileSync(join(g.dirs[0]!, 'cpu.max'), `${opts.deferQuota ? 'max' : g.quotaUs} ${g.periodUs}`);
       }
+      g.enforced = !opts.deferQuota;
     } catch (e) {
       g.removeSync();
       throw new Error(`cannot create cgroup ${g.name}: ${(e as Error).message}`);
     }
     return g;
+  }
+
+  /** Sets the quota on a group created with deferQuota (idempotent). */
+  enforce(): void {
+    if (this.removed) throw new Error(`cgroup ${this.name} was removed`);
+    if (this.enforced) return;
+    if (this.layout.version === 1) writeFileSync(join(this.dirs[0]!, 'cpu.cfs_quota_us'), String(this.quotaUs));
+    else writeFileSync(join(this.dirs[0]!, 'cpu.max'), `${this.quotaUs} ${this.periodUs}`);
+    this.enforced = true;
+  }
+
+  /** Whether the quota is in force (false between a deferred create and enforce()). */
+  get quotaInForce(): boolean {
+    return this.enforced;
   }
 
   /** The cgroup directories (v1: cpu and, when mounted apart, cpuacct). */
@@ -307,9 +325,9 @@ export class CpuBudget {
     quotaFor(cores, periodUs); // validate early
   }
 
-  /** Puts `pid` (and with tree, its descendants) under its own quota. */
-  async confine(label: string, pid: number, tree = false): Promise<CpuCgroup> {
-    const g = CpuCgroup.create({ label, cores: this.cores, periodUs: this.periodUs, layout: this.layout });
+  /** Puts `pid` (and with tree, its descendants) under its own quota; deferred: in force from enforce(). */
+  async confine(label: string, pid: number, tree = false, deferQuota = false): Promise<CpuCgroup> {
+    const g = CpuCgroup.create({ label, cores: this.cores, periodUs: this.periodUs, layout: this.layout, deferQuota });
     this.groups.push(g);
     if (tree) await g.addTree(pid);
     else g.addPid(pid);
@@ -318,6 +336,11 @@ export class CpuBudget {
 
   get cgroups(): readonly CpuCgroup[] {
     return this.groups;
+  }
+
+  /** Puts every deferred quota in force. */
+  enforce(): void {
+    for (const g of this.groups) g.enforce();
   }
 
   /** Removes every group; throws after trying all if any could not be removed. */

@@ -52,6 +52,8 @@ export interface RunningTarget {
   stop(): Promise<void>;
   /** Under a CPU budget: the cgroup counters of a measured process (by pid); undefined otherwise. */
   budgetUsage?(pid: number): CgroupUsage | undefined;
+  /** Under a CPU budget: puts the quota in force (the point runner calls it as the window opens). */
+  enforceBudget?(): Promise<void>;
   /** Under a CPU budget: the quota in cores per process. */
   readonly cpuBudgetCores?: number;
 }
