@@ -31,7 +31,8 @@ export const FIGURES: readonly FigureDef[] = [
     name: 'capacity-vs-group-size',
     dataset: 'capacity',
     usesRate: false,
-    reading: () => `from capacity.csv: highest rate holding the run's SER and p95 criteria; ${PRIMARY}`,
+    reading: () =>
+      `from capacity.csv: highest rate holding the run's SER and p95 criteria; cross = the search stopped test bed bound, drawn at the rate the proxy held before (a lower bound, no capacity); ${PRIMARY}`,
   },
   {
     name: 'proxy-delay-vs-load',

@@ -34,6 +34,8 @@ export interface CapacityPlotRow {
   parse: string;
   group_size: number;
   capacity_cps: number | null;
+  /** Test-bed-bound searches (no capacity): the rate the proxy held before, drawn as a lower bound. */
+  lower_bound_cps: number | null;
   primary: boolean;
 }
 
@@ -106,6 +108,7 @@ export function capacityPlotRows(runs: readonly RunData[]): CapacityPlotRow[] {
         parse: c.parse,
         group_size: c.group_size as number,
         capacity_cps: c.capacity_cps,
+        lower_bound_cps: c.capacity_cps === null && c.stop_reason === 'testbed-bound' ? (c.lower_bound_cps ?? null) : null,
         primary: isPrimary(chosen, c),
       }));
   });

@@ -100,9 +100,10 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
     proving_achieved_cps: p?.achievedRate ?? '',
     trial_window_s: p ? Math.round((trialCallsAt(req, p.rate) / p.rate) * 10) / 10 : '',
     cpu_budget_cores: config.cpuBudget > 0 ? config.cpuBudget : '',
+    lower_bound_cps: result.lowerBoundCps ?? '',
   });
   log(
-    `capacity ${req.target}/${req.mode} N=${req.groupSize}: ${result.capacityCps === undefined ? 'none (test bed bound)' : `${result.capacityCps} calls/s`}` +
+    `capacity ${req.target}/${req.mode} N=${req.groupSize}: ${result.capacityCps === undefined ? `none (test bed bound${result.lowerBoundCps ? `; held ${result.lowerBoundCps} calls/s before` : ''})` : `${result.capacityCps} calls/s`}` +
       (p ? ` (proved by the trial at ${p.rate} cps: SER ${p.ser}, p95 setup ${(p.setupP95Us / 1000).toFixed(2)} ms)` : '') +
       `; ${result.stoppedBecause}`,
   );

@@ -72,6 +72,7 @@ export interface TrialRecord {
 export interface CapacityResult {
   capacityCps: number | undefined; // undefined when the test bed bound the search (no number); 0 when nothing passed
   provingTrial?: TrialRecord; // the passing trial at capacityCps (the confirmation when there was one)
+  lowerBoundCps?: number; // test-bed bound: the highest rate the proxy held before the test bed gave out
   confirmed: boolean; // a confirmation trial at capacityCps passed
   trials: TrialRecord[]; // in the order run
   stopReason: StopReason;
@@ -148,10 +149,12 @@ export async function searchCapacity(
   const confirmedAt = (rate: number): boolean => trials.some((t) => t.confirmation && t.pass && t.rate === rate);
 
   const result = (stopReason: StopReason, sentence: string): CapacityResult => {
-    if (stopReason === 'testbed-bound') {
-      return { capacityCps: undefined, confirmed: false, trials, stopReason, stoppedBecause: sentence };
-    }
     const b = best();
+    if (stopReason === 'testbed-bound') {
+      const r: CapacityResult = { capacityCps: undefined, confirmed: false, trials, stopReason, stoppedBecause: sentence };
+      if (b) r.lowerBoundCps = b.rate;
+      return r;
+    }
     const r: CapacityResult = { capacityCps: b?.rate ?? 0, confirmed: b ? confirmedAt(b.rate) : false, trials, stopReason, stoppedBecause: sentence };
     if (b) r.provingTrial = b;
     return r;

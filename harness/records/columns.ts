@@ -81,6 +81,7 @@ export const CAPACITY_COLUMNS_SINCE_2 = [
   'proving_achieved_cps', // calls/s the caller really placed in the proving trial
   'trial_window_s', // measured seconds per trial (at least 10, or 1,000 calls)
   'cpu_budget_cores', // CPU quota per process under test (empty: none)
+  'lower_bound_cps', // test-bed-bound searches: the highest rate the proxy held before the test bed gave out
 ] as const;
 
 // The columns of results/<run>/capacity.csv: one row per capacity search (RFC 7502 style).

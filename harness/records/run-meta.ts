@@ -8,6 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findTcpdump, kamailioVersion, packageRoot, sippVersion } from '../testbed/system.js';
+import { proxyNodeArgs } from '../testbed/targets/proxy-launcher.js';
 
 const execFileP = promisify(execFile);
 
@@ -16,6 +17,7 @@ export interface RunMeta {
   config: object;
   forkbench: { version: string; gitCommit: string | null; gitDirty: boolean | null };
   node: string;
+  proxyNodeArgs: string[]; // node flags of every forkbench proxy process (proxy-launcher.ts)
   sippVersion: string | null;
   kamailioVersion: string | null; // null when Kamailio is not installed
   tcpdumpVersion: string | null;
@@ -96,6 +98,7 @@ export async function collectMeta(opts: CollectMetaOptions): Promise<RunMeta> {
     config: opts.config,
     forkbench: { version, ...git },
     node: process.version,
+    proxyNodeArgs: proxyNodeArgs(),
     sippVersion: sipp,
     kamailioVersion: kamailio,
     tcpdumpVersion: tcpdump,

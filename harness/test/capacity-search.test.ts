@@ -172,6 +172,8 @@ describe('convergence rules (issue 10)', () => {
     expect(r.stopReason).toBe('testbed-bound');
     expect(r.stoppedBecause).toMatch(/test bed bound at 80 cps \(caller achieved 80%/);
     expect(r.trials[3]).toMatchObject({ pass: false, testbedBound: 'caller achieved 80% of the offered rate', achievedRate: 64 });
+    // What the proxy held before the test bed gave out: a lower bound, kept apart from a capacity.
+    expect(r.lowerBoundCps).toBe(40);
   });
 
   it('records the achieved rate of each trial and of the proving trial', async () => {

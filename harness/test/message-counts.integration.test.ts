@@ -1,7 +1,7 @@
 // The proxy's own message counters against the call flow (DESIGN.md): real proxy processes, real
 // SIPp caller and members on loopback, every call completed, then (sent + received) / calls.
 // Port block 41100-41199 (this file only).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -46,6 +46,9 @@ async function messagesPerCall(mode: 'centralized' | 'distributed', relay: { pro
     forkNodePorts,
     relay180: relay.proxy,
   });
+  // The harness's proxies run with its V8 flags (proxy-launcher.ts PROXY_NODE_ARGS).
+  const argv = readFileSync(`/proc/${proxy.child.pid}/cmdline`, 'utf8').split('\0');
+  expect(argv).toEqual(expect.arrayContaining(['--single-threaded-gc', '--max-semi-space-size=1']));
   const sipp: SippProcess[] = members.map((port, j) =>
     startSipp({ role: j === 0 ? 'answerer' : 'ringer', localPort: port, outDir: out, calls: CALLS, timeoutS: 30, ringMs: 20, name: `m${j}` }),
   );

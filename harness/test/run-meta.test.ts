@@ -27,6 +27,8 @@ describe('run meta', () => {
     expect(meta.kamailioVersion).toMatch(/^5\.\d+\.\d+$/);
     expect(meta.tcpdumpVersion).toMatch(/^\d+\.\d+/);
     expect(meta.node).toBe(process.version);
+    // The proxy's node flags are part of what produced the numbers.
+    expect(meta.proxyNodeArgs.slice(0, 2)).toEqual(['--single-threaded-gc', '--max-semi-space-size=1']);
     expect(meta.cores).toBeGreaterThan(0);
     expect(meta.memTotalMb).toBeGreaterThan(0);
     expect(meta.kernel).not.toBe('');

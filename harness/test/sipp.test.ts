@@ -80,6 +80,7 @@ describe('sippArgs', () => {
     expect(argAfter(args, '-s')).toBe('g4');
     expect(argAfter(args, '-m')).toBe('100');
     expect(argAfter(args, '-r')).toBe('25');
+    expect(argAfter(args, '-l')).toBe('100');
     expect(argAfter(args, '-d')).toBe('30');
     expect(argAfter(args, '-stf')).toBe('/tmp/x/caller_stat.csv');
     expect(argAfter(args, '-error_file')).toBe('/tmp/x/caller_errors.log');
@@ -97,7 +98,7 @@ describe('sippArgs', () => {
     expect(args[2]).toBe('-i');
     expect(argAfter(args, '-d')).toBe('80');
     expect(argAfter(args, '-m')).toBe('10');
-    for (const f of ['-r', '-s', '-trace_rtt', '-timeout']) expect(args).not.toContain(f);
+    for (const f of ['-r', '-l', '-s', '-trace_rtt', '-timeout']) expect(args).not.toContain(f);
     expect(argAfter(args, '-stf')).toMatch(/out\/member-01_stat\.csv$/);
     const ringer = sippArgs({ role: 'ringer', localPort: 15003, outDir: 'out', name: 'r' });
     expect(ringer).not.toContain('-d');
@@ -243,6 +244,21 @@ describe('real SIPp runs on 127.0.0.1', () => {
     expect(exit.signal).toBeNull(); // SIGTERM was enough: it exited by itself, not by SIGKILL
     expect(exit.code).toBe(0);
     expect((await readSippStatFile(exit.statFile as string)).totalCalls).toBe(0);
+  });
+
+  it('the caller is open-loop: against a proxy that never answers it still places every call on time', async () => {
+    // SIPp's default open-call cap (3 x rate) would stop it at ~60 calls after 3 s here.
+    const out = join(dir, 'openloop');
+    const seen = new Set<string>();
+    relay = createSocket('udp4');
+    relay.on('message', (m) => {
+      const id = /^Call-ID:\s*(\S+)/im.exec(m.toString('latin1'));
+      if (id && m.toString('latin1', 0, 7) === 'INVITE ') seen.add(id[1]!);
+    });
+    await new Promise<void>((r) => relay!.bind(15080, '127.0.0.1', () => r()));
+    const uac = start({ role: 'caller', localPort: 15081, remote: '127.0.0.1:15080', service: 'g1', calls: 120, rate: 20, outDir: out, name: 'caller', timeoutS: 8 });
+    await uac.done;
+    expect(seen.size).toBe(120);
   });
 
   it('-timeout with -timeout_error ends a SIPp whose call hangs', async () => {

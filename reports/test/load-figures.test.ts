@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderFigures, type RenderedFigure } from '../build-figures.js';
 import { loadRuns } from '../load-run.js';
-import { loadPlotRows, pointStatusOf } from '../plot-rows.js';
+import { capacityPlotRows, loadPlotRows, pointStatusOf } from '../plot-rows.js';
+import { countMarkItems } from './svg-inspect.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/budget-run', import.meta.url));
 let figs: Map<string, RenderedFigure>;
@@ -30,6 +31,18 @@ describe('load figures', () => {
     expect(overloaded.rejected_503_cps).toBeGreaterThan(0);
     expect(overloaded.goodput_cps).toBeLessThan(100);
     expect(pointStatusOf({ status: 'ok', ser: 1, testbed_bound: null })).toBe('ok');
+  });
+
+  it('capacity: a test-bed-bound search is drawn as a lower-bound cross, not dropped and not as a capacity', () => {
+    const rows = capacityPlotRows(loadRuns([FIXTURE]));
+    const bound = rows.find((r) => r.series === 'distributed')!;
+    expect(bound).toMatchObject({ capacity_cps: null, lower_bound_cps: 60 });
+    expect(rows.filter((r) => r.lower_bound_cps !== null)).toHaveLength(1);
+    const f = figs.get('capacity-vs-group-size')!;
+    expect(f.empty).toBe(false);
+    // Two capacities (centralized, Kamailio) as symbols, and the bound search as one cross.
+    expect(countMarkItems(f.svg, 'symbol')).toBe(3);
+    expect(f.svg).toContain('cross = the search stopped test bed bound');
   });
 
   for (const name of ['proxy-delay-vs-load', 'goodput-vs-load']) {

@@ -87,6 +87,10 @@ export function sippArgs(opts: SippOptions): string[] {
   if (uac && opts.service) args.push('-s', opts.service);
   if (opts.calls !== undefined) args.push('-m', String(opts.calls));
   if (uac && opts.rate !== undefined) args.push('-r', String(opts.rate));
+  // Open-loop offered load: SIPp's default -l caps open calls at 3 x rate (calls under 1 s), so a
+  // proxy that makes calls last over 3 s would slow the caller down, and the shortfall would read as
+  // the test bed's. With -l = -m the caller places every call on time whatever the proxy does.
+  if (uac && opts.rate !== undefined && opts.calls !== undefined) args.push('-l', String(opts.calls));
   // Each scenario has at most one <pause/>, and it takes its length from -d.
   if (opts.role === 'answerer') args.push('-d', String(opts.ringMs ?? 50));
   if (opts.role === 'caller') args.push('-d', String(opts.holdMs ?? 0));
