@@ -76,7 +76,7 @@ export function buildFigureSpecs(runs: readonly RunData[], options: FigureOption
     const template = loadSpec(def.name);
     const rows = figureRows(def, points, capacity, load, rate);
     const spec = clone(template);
-    setSubtitle(spec, [def.reading(rate), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...(def.dataset === 'capacity' ? capacityCaption : caption)]);
+    setSubtitle(spec, [...def.reading(rate).split('\n'), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...(def.dataset === 'capacity' ? capacityCaption : caption)]);
     if (rows.length === 0) {
       const why =
         def.dataset === 'capacity'

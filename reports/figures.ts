@@ -6,7 +6,7 @@ export interface FigureDef {
   dataset: Dataset;
   usesRate: boolean; // drawn at one fixed offered rate (spec parameter "rate")
   /** How to read the figure; rate is the fixed rate when usesRate. */
-  reading(rate: number | null): string;
+  reading(rate: number | null): string; // "\n" starts a new caption line
 }
 
 const MEDIAN = 'line = median of trials, bar = min-max';
@@ -32,7 +32,7 @@ export const FIGURES: readonly FigureDef[] = [
     dataset: 'capacity',
     usesRate: false,
     reading: () =>
-      `from capacity.csv: highest rate holding the run's SER and p95 criteria; cross = the search stopped test bed bound, drawn at the rate the proxy held before (a lower bound, no capacity); ${PRIMARY}`,
+      `from capacity.csv: highest rate holding the run's SER and p95 criteria; ${PRIMARY}\ncross = the search stopped test bed bound, drawn at the rate the proxy held before (a lower bound, no capacity)`,
   },
   {
     name: 'proxy-delay-vs-load',
