@@ -30,13 +30,13 @@ export type StopReason = (typeof STOP_REASONS)[number];
 
 /** Shortest trial that can judge a rate: a window of 10 s, or 1,000 calls when that comes sooner. */
 export const MIN_TRIAL_WINDOW_S = 10;
+export const MIN_TRIAL_CALLS = 1000;
 /**
  * Warm-up of every capacity and overload trial, before its window. A trial is a fresh process: at
  * 1 s its window began while V8 was still compiling the hot path (see budgeted.ts); 3 s at the
  * trial's rate, unthrottled, leaves the window to the warmed proxy.
  */
 export const TRIAL_WARMUP_S = 3;
-export const MIN_TRIAL_CALLS = 1000;
 
 /** Measured calls for a trial at `rate`: enough for a 10 s window (never fewer than 1 call). */
 export function trialCallsFor(rate: number, minWindowS = MIN_TRIAL_WINDOW_S): number {
