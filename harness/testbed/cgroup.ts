@@ -173,14 +173,9 @@ export class CpuCgroup {
     live.add(g); // before mkdir: a half-made group is removed too
     try {
       for (const d of g.dirs) mkdirSync(d);
-      if (opts.layout.version === 1) {
-        // Period first: the quota is checked against it.
-        writeFileSync(join(g.dirs[0]!, 'cpu.cfs_period_us'), String(g.periodUs));
-        writeFileSync(join(g.dirs[0]!, 'cpu.cfs_quota_us'), opts.deferQuota ? '-1' : String(g.quotaUs));
-      } else {
-        writeFileSync(join(g.dirs[0]!, 'cpu.max'), `${opts.deferQuota ? 'max' : g.quotaUs} ${g.periodUs}`);
-      }
-      g.enforced = !opts.deferQuota;
+      // v1: period first, the quota is checked against it (v2 writes both in one line).
+      if (opts.layout.version === 1) writeFileSync(join(g.dirs[0]!, 'cpu.cfs_period_us'), String(g.periodUs));
+      g.writeLimit(!opts.deferQuota);
     } catch (e) {
       g.removeSync();
       throw new Error(`cannot create cgroup ${g.name}: ${(e as Error).message}`);
@@ -188,13 +183,17 @@ export class CpuCgroup {
     return g;
   }
 
+  /** The quota (limited) or none (-1 / max: the group only accounts). */
+  private writeLimit(limited: boolean): void {
+    if (this.layout.version === 1) writeFileSync(join(this.dirs[0]!, 'cpu.cfs_quota_us'), limited ? String(this.quotaUs) : '-1');
+    else writeFileSync(join(this.dirs[0]!, 'cpu.max'), `${limited ? this.quotaUs : 'max'} ${this.periodUs}`);
+    this.enforced = limited;
+  }
+
   /** Sets the quota on a group created with deferQuota (idempotent). */
   enforce(): void {
     if (this.removed) throw new Error(`cgroup ${this.name} was removed`);
-    if (this.enforced) return;
-    if (this.layout.version === 1) writeFileSync(join(this.dirs[0]!, 'cpu.cfs_quota_us'), String(this.quotaUs));
-    else writeFileSync(join(this.dirs[0]!, 'cpu.max'), `${this.quotaUs} ${this.periodUs}`);
-    this.enforced = true;
+    if (!this.enforced) this.writeLimit(true);
   }
 
   /** Whether the quota is in force (false between a deferred create and enforce()). */
