@@ -45,6 +45,13 @@ async function run(role: ProxyRole, opts: ProxyCliOptions & { mode?: string; for
     console.error(`forkbench: cannot listen (${err.code ?? err.message})${fix}`);
     process.exit(2);
   }
+  // Handlers before the start-up line: the line is the readiness signal, and a SIGINT sent right
+  // after it must reach the handler, not the default action (seen once in CI: killed by SIGINT).
+  const shutdown = (): void => {
+    void proxy.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
   const what =
     role === 'head'
       ? `distributed head, ${config.forkNodes.length} fork nodes (${config.forkNodes.map((n) => `${n.host}:${n.port}`).join(',')})`
@@ -57,11 +64,6 @@ async function run(role: ProxyRole, opts: ProxyCliOptions & { mode?: string; for
       (proxy.metricsAddress ? `, metrics http://${proxy.metricsAddress.host}:${proxy.metricsAddress.port}/metrics` : '') +
       `, pid ${process.pid}`,
   );
-  const shutdown = (): void => {
-    void proxy.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 }
 
 export function registerProxyCommands(program: Command): void {
