@@ -2,7 +2,7 @@
 // point runner; results appended to capacity.csv, trials to capacity-trials.csv. No printing here:
 // progress goes through `log`.
 import { appendFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
@@ -15,6 +15,7 @@ import { runPoint, type PointContext } from './point-runner.js';
 import { appendPoint, type PointInput } from '../records/results-csv.js';
 import { collectMeta, gitInfo, readMeta, updateMeta, writeMeta } from '../records/run-meta.js';
 import { pinningFor } from './sweep.js';
+import { capacityAtReference, meanSample } from '../measure/speed-probe.js';
 
 export interface CapacityRequest {
   target: Target;
@@ -32,8 +33,19 @@ export interface CapacityRequest {
 /** Runs one trial point; the default is the real point runner (tests may pass their own). */
 export type TrialRunner = (point: SweepPoint, ctx: PointContext) => Promise<PointInput>;
 
+const CAPACITY_HEADER = stringify([CAPACITY_COLUMNS as unknown as string[]]);
+
+/** True when capacity.csv has rows already; a file with other columns (an older forkbench's) is refused, not misaligned. */
+function checkCapacityFile(file: string): boolean {
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  if (existing.length > 0 && `${existing.split('\n', 1)[0]}\n` !== CAPACITY_HEADER) {
+    throw new Error(`${file} has other columns (written by a different forkbench version): use a new --out folder`);
+  }
+  return existing.length > 0;
+}
+
 async function appendCapacity(file: string, row: CapacityRow): Promise<void> {
-  const header = existsSync(file) ? '' : stringify([CAPACITY_COLUMNS as unknown as string[]]);
+  const header = checkCapacityFile(file) ? '' : CAPACITY_HEADER;
   await appendFile(file, header + stringify([CAPACITY_COLUMNS.map((c) => row[c])]));
 }
 
@@ -58,11 +70,13 @@ export function trialCallsAt(req: Pick<CapacityRequest, 'trialCalls'>, rate: num
 
 /** One capacity search: every trial is a fresh point (processes started and stopped). */
 export async function runCapacity(req: CapacityRequest, config: BenchConfig, out: string, log: (s: string) => void, runTrial: TrialRunner = runPoint): Promise<CapacityResult> {
+  checkCapacityFile(join(out, 'capacity.csv')); // before the search, not after its minutes of trials
   const capture = config.capture && (await canCapture()).ok;
   const pinning = config.pin ? pinningFor(cpus().length) : undefined;
   const parse = defaultParse(req.target, req.mode);
   const forkNodes = req.mode === 'distributed' ? config.forkNodes : 0;
   let trialNo = 0;
+  const speeds: number[] = []; // each trial's speed_probe_ns: the host's speed over the search
   const trialConfig = (rate: number): BenchConfig => ({ ...config, calls: trialCallsAt(req, rate), warmupS: TRIAL_WARMUP_S });
   const result = await searchCapacity(
     { startRate: req.startRate, maxRate: req.maxRate, stepFactor: 2, resolution: req.resolution, minSer: req.minSer, maxP95SetupMs: req.maxP95SetupMs, maxTrials: req.maxTrials },
@@ -72,6 +86,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
       const point: SweepPoint = { ...base, pointId: `capacity/${pointId(base)}`, forkNodes };
       const row = await runTrial(point, { config: trialConfig(rate), pointDir: join(out, 'trials', point.pointId.replace(/\//g, '_')), capture, pinning });
       await appendPoint(join(out, 'capacity-trials.csv'), row);
+      if (typeof row.speed_probe_ns === 'number') speeds.push(row.speed_probe_ns);
       return trialOutcome(row, rate);
     },
     (t: TrialRecord) =>
@@ -80,6 +95,8 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
       ),
   );
   const p = result.provingTrial;
+  const speed = meanSample(speeds);
+  const atRef = result.capacityCps !== undefined ? capacityAtReference(result.capacityCps, speed) : undefined;
   await appendCapacity(join(out, 'capacity.csv'), {
     schema_version: SCHEMA_VERSION,
     target: req.target,
@@ -101,9 +118,11 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
     trial_window_s: p ? Math.round((trialCallsAt(req, p.rate) / p.rate) * 10) / 10 : '',
     cpu_budget_cores: config.cpuBudget > 0 ? config.cpuBudget : '',
     lower_bound_cps: result.lowerBoundCps ?? '',
+    speed_probe_ns: speed !== undefined ? Math.round(speed) : '',
+    capacity_ref_cps: atRef ?? '',
   });
   log(
-    `capacity ${req.target}/${req.mode} N=${req.groupSize}: ${result.capacityCps === undefined ? `none (test bed bound${result.lowerBoundCps ? `; held ${result.lowerBoundCps} calls/s before` : ''})` : `${result.capacityCps} calls/s`}` +
+    `capacity ${req.target}/${req.mode} N=${req.groupSize}: ${result.capacityCps === undefined ? `none (test bed bound${result.lowerBoundCps ? `; held ${result.lowerBoundCps} calls/s before` : ''})` : `${result.capacityCps} calls/s${atRef !== undefined ? ` (${atRef} on the reference core)` : ''}`}` +
       (p ? ` (proved by the trial at ${p.rate} cps: SER ${p.ser}, p95 setup ${(p.setupP95Us / 1000).toFixed(2)} ms)` : '') +
       `; ${result.stoppedBecause}`,
   );

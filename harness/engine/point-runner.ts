@@ -8,6 +8,7 @@ import type { BenchConfig, SweepPoint } from '../plan/bench-config.js';
 import { captureBufferKib, startCapture, type Capture, type CaptureResult } from '../measure/capture.js';
 import { detectCgroups, type CgroupLayout } from '../testbed/cgroup.js';
 import { TestbedWindow } from '../measure/testbed-guard.js';
+import { SpeedProbe } from '../measure/speed-probe.js';
 import { underCpuBudget } from '../testbed/targets/budgeted.js';
 import { CpuWindow } from '../measure/cpu-sampler.js';
 import { readPcapFile } from '../measure/pcap.js';
@@ -52,6 +53,8 @@ interface Running {
   capture?: Capture;
   /** --loss / --kill-fork-node of this point (faults/point-faults.ts). */
   faults?: ActiveFaults;
+  /** The host's speed beside the proxy (measure/speed-probe.ts). */
+  speed?: SpeedProbe;
 }
 
 
@@ -79,6 +82,7 @@ async function stopAllOf(run: Running): Promise<CaptureResult | undefined> {
   for (const m of run.members) stops.push(m.stop());
   if (run.target) stops.push(run.target.stop());
   if (run.faults) stops.push(run.faults.stop());
+  if (run.speed) stops.push(run.speed.stop());
   await Promise.allSettled(stops);
   const capture = run.capture;
   run.capture = undefined;
@@ -194,6 +198,8 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     }
 
     trace('members and capture up');
+    // Started now so that its own start-up and JIT warm-up are over when the window opens.
+    run.speed = SpeedProbe.start(timing.deadlineS + 30);
     const startedMs = Date.now();
     run.caller = sipp('caller', {
       ...sippCommon,
@@ -215,8 +221,9 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     const probe = run.target.cpuProbe;
     const cpu = new CpuWindow(procs.map((p) => ({ pid: p.pid, tree: p.tree })));
     // The test bed: every process the harness started that is not under test, and the harness.
-    const testbed = new TestbedWindow([...run.members.map((s) => s.pid), run.caller.pid, ...(run.capture ? [run.capture.pid] : []), process.pid]);
+    const testbed = new TestbedWindow([...run.members.map((s) => s.pid), run.caller.pid, ...(run.capture ? [run.capture.pid] : []), run.speed.pid, process.pid]);
     await Promise.all([probe ? probe.start() : cpu.start(), testbed.start()]);
+    run.speed.mark();
     const central = procs[0];
     m.throttle = { start: central ? run.target.budgetUsage?.(central.pid) : undefined };
     const startUs = Date.now() * 1000;
@@ -225,6 +232,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     const [usage, bedUse] = await Promise.all([probe ? undefined : cpu.end(), testbed.end()]);
     const reading = probe ? await probe.end() : undefined;
     m.testbed = bedUse;
+    m.speedProbeNs = run.speed.read();
     m.throttle.end = central ? run.target.budgetUsage?.(central.pid) : undefined;
     const endUs = Date.now() * 1000;
     m.counters.end = await run.target.readCounters();

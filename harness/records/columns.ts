@@ -27,6 +27,7 @@ export const POINT_COLUMNS_SINCE_2 = [
   'testbed_cpu_pct', // SIPp + tcpdump + harness over the window, % of one core
   'machine_busy_pct', // whole machine from /proc/stat, % of all cores
   'testbed_bound', // 1 when the machine was > 90% busy or the caller achieved < 97% of the offered rate
+  'speed_probe_ns', // the host's speed over the window: CPU ns per speed-probe unit (measure/speed-probe.ts)
 ] as const;
 
 export const POINT_COLUMNS = [
@@ -82,6 +83,8 @@ export const CAPACITY_COLUMNS_SINCE_2 = [
   'trial_window_s', // measured seconds per trial (at least 10, or 1,000 calls)
   'cpu_budget_cores', // CPU quota per process under test (empty: none)
   'lower_bound_cps', // test-bed-bound searches: the highest rate the proxy held before the test bed gave out
+  'speed_probe_ns', // the host's speed over the search: mean of its trials' speed_probe_ns
+  'capacity_ref_cps', // capacity_cps on the reference core: x speed_probe_ns / SPEED_PROBE_REF_NS (speed-probe.ts)
 ] as const;
 
 // The columns of results/<run>/capacity.csv: one row per capacity search (RFC 7502 style).

@@ -45,6 +45,8 @@ export interface PointMeasurements {
   idleCpuPct?: number;
   /** The test bed (SIPp, tcpdump, harness) and the machine over the window. */
   testbed?: TestbedUsage;
+  /** The host's speed over the window: mean CPU ns per speed-probe unit (measure/speed-probe.ts). */
+  speedProbeNs?: number;
   /** CPU over the window: the central process (proxy, head or Kamailio) and each fork node. */
   cpu: { central?: WindowSample; forkNodes: readonly (WindowSample | undefined)[]; notMeasured?: string };
   /** The central proxy's counters at window start and end (none for Kamailio). */
@@ -208,6 +210,7 @@ function guardColumns(row: PointInput, m: PointMeasurements, achievedCps: number
     row.testbed_cpu_pct = round(m.testbed.testbedCpuPct, 1);
     row.machine_busy_pct = round(m.testbed.machineBusyPct, 1);
   }
+  row.speed_probe_ns = round(m.speedProbeNs);
   const bound = testbedVerdict({
     machineBusyPct: m.testbed?.machineBusyPct,
     offeredRateCps: m.point.rate,

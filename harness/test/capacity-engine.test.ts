@@ -1,6 +1,6 @@
 // The capacity engine with a fake trial runner: what it asks of each trial, what it writes, and that
 // a trial that cannot start aborts the search.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,8 @@ function fakeTrials(knee: number, seen: { point: SweepPoint; ctx: PointContext }
   return async (point, ctx) => {
     seen.push({ point, ctx });
     const pass = point.rate < knee;
-    return { ...baseRow(point, ctx.config.warmupS), window_s: 5, ser: pass ? 1 : 0.9, setup_p95_us: 10_000, head_cpu_pct: 12.5, status: 'ok' };
+    // The host ran the speed probe 1.5x slower than the reference core in every trial.
+    return { ...baseRow(point, ctx.config.warmupS), window_s: 5, ser: pass ? 1 : 0.9, setup_p95_us: 10_000, head_cpu_pct: 12.5, status: 'ok', speed_probe_ns: 150_000 };
   };
 }
 
@@ -43,8 +44,10 @@ describe('runCapacity', () => {
     expect(csv).toHaveLength(2);
     const row = Object.fromEntries(CAPACITY_COLUMNS.map((c, i) => [c, csv[1]!.split(',')[i]]));
     expect(row).toMatchObject({ target: 'forkbench', mode: 'distributed', parse: 'lazy', group_size: '8', fork_nodes: '2', capacity_cps: '30', proving_setup_p95_us: '10000', proving_ser: '1', trials: String(result.trials.length) });
+    // A host 1.5x slower than the reference core: 30 calls/s here is 45 on the reference core.
+    expect(row).toMatchObject({ speed_probe_ns: '150000', capacity_ref_cps: '45' });
     expect((await readPoints(join(out, 'capacity-trials.csv'))).length).toBe(result.trials.length);
-    expect(log.at(-1)).toMatch(/^capacity forkbench\/distributed N=8: 30 calls\/s \(proved by the trial at 30 cps: SER 1, p95 setup 10\.00 ms\)/);
+    expect(log.at(-1)).toMatch(/^capacity forkbench\/distributed N=8: 30 calls\/s \(45 on the reference core\) \(proved by the trial at 30 cps: SER 1, p95 setup 10\.00 ms\)/);
     expect(log.filter((l) => l.includes('FAIL'))).not.toHaveLength(0);
 
     // A second search appends a row under the same header.
@@ -52,6 +55,15 @@ describe('runCapacity', () => {
     const again = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');
     expect(again).toHaveLength(3);
     expect(again[2]).toMatch(/^2,forkbench,centralized,full,8,0,100,/);
+  });
+
+  it('refuses, before any trial, a capacity.csv with other columns (an older forkbench\'s) instead of misaligning rows', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'forkbench-capacity-'));
+    writeFileSync(join(out, 'capacity.csv'), 'schema_version,target,mode,capacity_cps\n2,forkbench,centralized,10\n');
+    const seen: { point: SweepPoint; ctx: PointContext }[] = [];
+    await expect(runCapacity(req, config, out, () => undefined, fakeTrials(33, seen))).rejects.toThrow(/capacity\.csv has other columns .*use a new --out folder/);
+    expect(seen).toHaveLength(0);
+    expect(readFileSync(join(out, 'capacity.csv'), 'utf8')).toBe('schema_version,target,mode,capacity_cps\n2,forkbench,centralized,10\n');
   });
 
   it('a trial that cannot start aborts the search with its error, and no capacity row is written', async () => {

@@ -72,6 +72,8 @@ describe('runPoint', () => {
     // Throttling is read from the group's periods between window start and end: a number only if
     // the quota was in force then (a group without a quota counts no periods).
     expect(typeof row.head_throttled_pct).toBe('number');
+    // The host's speed was probed beside the proxy over the window.
+    expect(row.speed_probe_ns).toBeGreaterThan(1_000);
     expect(liveCgroups()).toEqual([]);
     expect(running(pointDir)).toBe('');
   });
