@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type SweepPoint } from '../plan/bench-config.js';
 import { capacitySweepJobs, runCapacity, trialOutcome, type CapacityRequest, type TrialRunner } from '../engine/capacity-engine.js';
 import { CAPACITY_COLUMNS } from '../records/columns.js';
+import { SPEED_PROBE_REF_NS } from '../measure/speed-probe.js';
 import { baseRow } from '../records/point-row.js';
 import { readPoints } from '../records/results-csv.js';
 import type { PointContext } from '../engine/point-runner.js';
@@ -20,7 +21,7 @@ function fakeTrials(knee: number, seen: { point: SweepPoint; ctx: PointContext }
     seen.push({ point, ctx });
     const pass = point.rate < knee;
     // The host ran the speed probe 1.5x slower than the reference core in every trial.
-    return { ...baseRow(point, ctx.config.warmupS), window_s: 5, ser: pass ? 1 : 0.9, setup_p95_us: 10_000, head_cpu_pct: 12.5, status: 'ok', speed_probe_ns: 150_000 };
+    return { ...baseRow(point, ctx.config.warmupS), window_s: 5, ser: pass ? 1 : 0.9, setup_p95_us: 10_000, head_cpu_pct: 12.5, status: 'ok', speed_probe_ns: SPEED_PROBE_REF_NS * 1.5 };
   };
 }
 
@@ -45,7 +46,7 @@ describe('runCapacity', () => {
     const row = Object.fromEntries(CAPACITY_COLUMNS.map((c, i) => [c, csv[1]!.split(',')[i]]));
     expect(row).toMatchObject({ target: 'forkbench', mode: 'distributed', parse: 'lazy', group_size: '8', fork_nodes: '2', capacity_cps: '30', proving_setup_p95_us: '10000', proving_ser: '1', trials: String(result.trials.length) });
     // A host 1.5x slower than the reference core: 30 calls/s here is 45 on the reference core.
-    expect(row).toMatchObject({ speed_probe_ns: '150000', capacity_ref_cps: '45' });
+    expect(row).toMatchObject({ speed_probe_ns: String(SPEED_PROBE_REF_NS * 1.5), capacity_ref_cps: '45' });
     expect((await readPoints(join(out, 'capacity-trials.csv'))).length).toBe(result.trials.length);
     expect(log.at(-1)).toMatch(/^capacity forkbench\/distributed N=8: 30 calls\/s \(45 on the reference core\) \(proved by the trial at 30 cps: SER 1, p95 setup 10\.00 ms\)/);
     expect(log.filter((l) => l.includes('FAIL'))).not.toHaveLength(0);
