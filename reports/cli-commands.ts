@@ -3,6 +3,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { writeReport } from './write-report.js';
 import { ReportError } from './report-error.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCapacity } from './load-run.js';
+import { capacityAgreement, formatAgreement } from './capacity-agreement.js';
 
 function parseRate(value: string): number {
   const n = Number(value);
@@ -24,6 +28,26 @@ export function registerReportCommands(program: Command): void {
       } catch (err) {
         if (!(err instanceof ReportError)) throw err;
         process.stderr.write(`forkbench report: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        process.exitCode = 2;
+      }
+    });
+
+  program
+    .command('capacity-compare')
+    .description('two capacity runs side by side: B/A per search, measured and on the reference core, and how many agree within 10 %')
+    .argument('<runA>', 'results folder with capacity.csv')
+    .argument('<runB>', 'second results folder with capacity.csv')
+    .action((a: string, b: string) => {
+      try {
+        const load = (dir: string) => {
+          const file = join(dir, 'capacity.csv');
+          if (!existsSync(file)) throw new ReportError(`${file} does not exist: run forkbench capacity-sweep --out ${dir} (make capacity) first`, file);
+          return loadCapacity(file);
+        };
+        process.stdout.write(`${a} (A) vs ${b} (B)\n\n${formatAgreement(capacityAgreement(load(a), load(b)))}\n`);
+      } catch (err) {
+        if (!(err instanceof ReportError)) throw err;
+        process.stderr.write(`forkbench capacity-compare: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
         process.exitCode = 2;
       }
     });

@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SPEED_PROBE_REF_NS } from '../measure/speed-probe.js';
 import { CAPACITY_COLUMNS, POINT_COLUMNS } from '../records/columns.js';
 import { readPoints } from '../records/results-csv.js';
 import { packageRoot } from '../testbed/system.js';
@@ -129,13 +130,17 @@ describe('forkbench capacity, tiny run', () => {
     expect(lines[1]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 20 cps: pass /);
     // The final rate is confirmed by one more trial before it is reported (issue 10).
     expect(lines[2]).toMatch(/^ {2}confirm forkbench\/centralized N=2 at 20 cps: pass /);
-    expect(lines[3]).toMatch(/^capacity forkbench\/centralized N=2: 20 calls\/s \(proved by the trial at 20 cps: SER 1, p95 setup \d+\.\d\d ms\); maxRate 20 cps passed; confirmed at 20 cps$/);
+    expect(lines[3]).toMatch(/^capacity forkbench\/centralized N=2: 20 calls\/s \((\d+) on the reference core\) \(proved by the trial at 20 cps: SER 1, p95 setup \d+\.\d\d ms\); maxRate 20 cps passed; confirmed at 20 cps$/);
     const csv = readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe(CAPACITY_COLUMNS.join(','));
     expect(csv).toHaveLength(2);
     const row = Object.fromEntries(CAPACITY_COLUMNS.map((c, i) => [c, csv[1]!.split(',')[i]]));
     expect(row).toMatchObject({ target: 'forkbench', mode: 'centralized', parse: 'full', group_size: '2', fork_nodes: '0', capacity_cps: '20', resolution_cps: '10', trial_calls: '20', proving_ser: '1', trials: '3', stop_reason: 'max-rate', confirmed: '1' });
     expect(Number(row.proving_setup_p95_us)).toBeGreaterThan(0);
+    // The host's speed over the search, and the capacity scaled by it (the number the log line gave).
+    expect(Number(row.speed_probe_ns)).toBeGreaterThan(1_000);
+    expect(row.capacity_ref_cps).toBe(/\((\d+) on the reference core\)/.exec(lines[3]!)![1]);
+    expect(Number(row.capacity_ref_cps)).toBe(Math.round((20 * Number(row.speed_probe_ns)) / SPEED_PROBE_REF_NS));
     const trials = await readPoints(join(out, 'capacity-trials.csv'));
     expect(trials.map((t) => [t.point_id, t.status])).toEqual([
       ['capacity/forkbench/centralized/full/n2/r10/t1', 'ok'],
