@@ -28,6 +28,16 @@ function positiveNumber(v: string, flag: string): number {
   return n;
 }
 
+/** --resolution-pct: 0 (off) up to, not including, 100. */
+function percentFlag(v: string, flag: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 100) fail(`${flag} "${v}" must be a percentage from 0 (off) to below 100, e.g. 5`);
+  return n;
+}
+
+/** make capacity's relative resolution: 5 % of the failing rate below 200 calls/s, 10 calls/s above. */
+const SWEEP_RESOLUTION_PCT = 5;
+
 /** --trial-calls: "auto" (0: a 10 s window, or 1,000 calls when that comes sooner) or a count. */
 function trialCallsFlag(v: string): number {
   return v === 'auto' ? 0 : positiveNumber(v, '--trial-calls');
@@ -56,6 +66,7 @@ export function registerCapacityCommands(program: Command): void {
     .option('--start-rate <cps>', 'first trial rate', '20')
     .option('--max-rate <cps>', 'never try above this rate', '1000')
     .option('--resolution <cps>', 'stop when pass and fail are this close', '5')
+    .option('--resolution-pct <pct>', 'or this % of the failing rate, when that is closer (0: off)', '5')
     .option('--max-trials <n>', 'bound on the number of trials', '12')
     .option('--out <dir>', 'results folder (capacity.csv is appended)', 'results/capacity')
     .option('--base-port <port>', 'first port a trial uses')
@@ -78,6 +89,7 @@ export function registerCapacityCommands(program: Command): void {
         startRate: positiveNumber(o.startRate as string, '--start-rate'),
         maxRate: positiveNumber(o.maxRate as string, '--max-rate'),
         resolution: positiveNumber(o.resolution as string, '--resolution'),
+        resolutionPct: percentFlag(o.resolutionPct as string, '--resolution-pct'),
         maxTrials: positiveNumber(o.maxTrials as string, '--max-trials'),
       };
       const out = o.out as string;
@@ -119,7 +131,7 @@ export function registerCapacityCommands(program: Command): void {
       const started = Date.now();
       for (const job of capacitySweepJobs(sizes, targets)) {
         await runCapacity(
-          { ...job, ...criteria, minSer: 1, startRate: 25, maxRate: 800, resolution: 10, maxTrials: 12 },
+          { ...job, ...criteria, minSer: 1, startRate: 25, maxRate: 800, resolution: 10, resolutionPct: SWEEP_RESOLUTION_PCT, maxTrials: 12 },
           config,
           o.out,
           (s) => console.log(s),

@@ -148,7 +148,7 @@ export function registerFaultCommands(program: Command): void {
       if (capacity === undefined) {
         console.log(`overload: no --capacity given; searching for it first (N=${groupSize}, ${m})`);
         const res = await runCapacity(
-          { target: 'forkbench', mode: m, groupSize, maxP95SetupMs: 200, minSer: 1, trialCalls: 300, startRate: 25, maxRate: 1000, resolution: 10, maxTrials: 9 },
+          { target: 'forkbench', mode: m, groupSize, maxP95SetupMs: 200, minSer: 1, trialCalls: 300, startRate: 25, maxRate: 1000, resolution: 10, resolutionPct: 0, maxTrials: 9 },
           config,
           out,
           (s) => console.log(s),

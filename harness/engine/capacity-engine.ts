@@ -27,6 +27,7 @@ export interface CapacityRequest {
   startRate: number;
   maxRate: number;
   resolution: number;
+  resolutionPct: number; // finer resolution at low rates: this % of the first failing rate (0: off)
   maxTrials: number;
 }
 
@@ -79,7 +80,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
   const speeds: number[] = []; // each trial's speed_probe_ns: the host's speed over the search
   const trialConfig = (rate: number): BenchConfig => ({ ...config, calls: trialCallsAt(req, rate), warmupS: TRIAL_WARMUP_S });
   const result = await searchCapacity(
-    { startRate: req.startRate, maxRate: req.maxRate, stepFactor: 2, resolution: req.resolution, minSer: req.minSer, maxP95SetupMs: req.maxP95SetupMs, maxTrials: req.maxTrials },
+    { startRate: req.startRate, maxRate: req.maxRate, stepFactor: 2, resolution: req.resolution, resolutionPct: req.resolutionPct, minSer: req.minSer, maxP95SetupMs: req.maxP95SetupMs, maxTrials: req.maxTrials },
     async (rate) => {
       trialNo++;
       const base = { target: req.target, mode: req.mode, parse, groupSize: req.groupSize, rate, trial: trialNo } as const;
@@ -106,6 +107,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
     fork_nodes: forkNodes,
     capacity_cps: result.capacityCps ?? '',
     resolution_cps: req.resolution,
+    resolution_pct: req.resolutionPct,
     max_p95_setup_ms: req.maxP95SetupMs,
     min_ser: req.minSer,
     trial_calls: req.trialCalls,

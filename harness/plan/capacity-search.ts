@@ -18,6 +18,7 @@ export interface CapacitySearchOptions {
   maxRate: number; // never tried above this; reported as capacity when it passes
   stepFactor: number; // step-up multiplier, > 1 (each step adds at least 1 call/s)
   resolution: number; // stop when first failing - last passing <= resolution (calls/s)
+  resolutionPct?: number; // ... or <= this % of the first failing rate, when that is finer (never below 1 call/s)
   minSer: number; // criterion: SER floor (0..1)
   maxP95SetupMs: number; // criterion: p95 setup delay bound
   maxTrials: number; // hard bound on trials run (confirmation trials included)
@@ -105,8 +106,20 @@ function validate(opts: CapacitySearchOptions): void {
   if (!(opts.stepFactor > 1) || !Number.isFinite(opts.stepFactor)) {
     throw new RangeError(`capacity search: stepFactor must be > 1 (got ${opts.stepFactor})`);
   }
+  const pct = opts.resolutionPct ?? 0;
+  if (!(pct >= 0 && pct < 100)) throw new RangeError(`capacity search: resolutionPct must be in 0..100 (got ${pct})`);
   if (!(opts.minSer >= 0 && opts.minSer <= 1)) throw new RangeError(`capacity search: minSer must be in 0..1 (got ${opts.minSer})`);
   if (!(opts.maxP95SetupMs > 0)) throw new RangeError(`capacity search: maxP95SetupMs must be > 0 (got ${opts.maxP95SetupMs})`);
+}
+
+/**
+ * The resolution where the first failing rate is `hi`: the absolute one, or `resolutionPct` % of
+ * `hi` when that is finer (never below 1 call/s). A fixed 10 calls/s is 40 % of a 25 calls/s
+ * capacity: two runs could not agree within 10 % at N = 32 by construction.
+ */
+export function resolutionAt(hi: number, opts: Pick<CapacitySearchOptions, 'resolution' | 'resolutionPct'>): number {
+  const pct = opts.resolutionPct ?? 0;
+  return pct > 0 ? Math.max(1, Math.min(opts.resolution, (hi * pct) / 100)) : opts.resolution;
 }
 
 /** Next step-up rate: multiplied, at least +1, integer, capped at maxRate. */
@@ -173,6 +186,7 @@ export async function searchCapacity(
     rate = nextStepRate(rate, opts.stepFactor, opts.maxRate);
   }
 
+  const fmtRes = (hi: number): string => String(Math.round(resolutionAt(hi, opts) * 100) / 100);
   // Phase 2: binary search in (lo, hi): lo passed (0 = nothing passed yet), hi failed; then confirm lo.
   // A non-monotone system (a lower rate failing after a higher one passed) only narrows hi further;
   // the capacity stays the highest rate that passed and never failed.
@@ -181,8 +195,8 @@ export async function searchCapacity(
     const hi = lowestFail();
     let done: [StopReason, string] | undefined;
     if (hi === undefined) done = ['max-rate', `maxRate ${opts.maxRate} cps passed`];
-    else if (lo === 0 && hi - lo <= opts.resolution) done = ['nothing-passed', `lowest rates failed (1..${hi} cps within resolution ${opts.resolution})`];
-    else if (hi - lo <= opts.resolution || Math.floor((lo + hi) / 2) <= lo) done = ['resolution', `resolution ${opts.resolution} cps reached (pass ${lo}, fail ${hi})`];
+    else if (lo === 0 && hi - lo <= resolutionAt(hi, opts)) done = ['nothing-passed', `lowest rates failed (1..${hi} cps within resolution ${fmtRes(hi)})`];
+    else if (hi - lo <= resolutionAt(hi, opts) || Math.floor((lo + hi) / 2) <= lo) done = ['resolution', `resolution ${fmtRes(hi)} cps reached (pass ${lo}, fail ${hi})`];
     if (done) {
       if (!confirm || lo === 0 || confirmedAt(lo)) return result(done[0], done[1] + (lo > 0 && confirm ? `; confirmed at ${lo} cps` : ''));
       if (trials.length >= opts.maxTrials) return result('trial-cap', `maxTrials (${opts.maxTrials}) reached before confirming ${lo} cps (pass ${lo}, fail ${hi ?? '-'})`);

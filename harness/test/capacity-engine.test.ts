@@ -12,7 +12,7 @@ import { baseRow } from '../records/point-row.js';
 import { readPoints } from '../records/results-csv.js';
 import type { PointContext } from '../engine/point-runner.js';
 
-const req: CapacityRequest = { target: 'forkbench', mode: 'distributed', groupSize: 8, maxP95SetupMs: 200, minSer: 1, trialCalls: 50, startRate: 10, maxRate: 100, resolution: 5, maxTrials: 12 };
+const req: CapacityRequest = { target: 'forkbench', mode: 'distributed', groupSize: 8, maxP95SetupMs: 200, minSer: 1, trialCalls: 50, startRate: 10, maxRate: 100, resolution: 5, resolutionPct: 0, maxTrials: 12 };
 const config = { ...DEFAULT_CONFIG, capture: false };
 
 /** Passes below `knee` cps with a p95 of 10 ms, fails (SER 0.9) from it. */

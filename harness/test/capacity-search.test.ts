@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTrialLength, meetsCriterion, nextStepRate, searchCapacity, trialCallsFor, type CapacitySearchOptions, type TrialOutcome } from '../plan/capacity-search.js';
+import { checkTrialLength, meetsCriterion, nextStepRate, resolutionAt, searchCapacity, trialCallsFor, type CapacitySearchOptions, type TrialOutcome } from '../plan/capacity-search.js';
 
 const base: CapacitySearchOptions = {
   startRate: 10,
@@ -194,6 +194,24 @@ describe('convergence rules (issue 10)', () => {
     const fails = r.trials.filter((t) => !t.pass).map((t) => t.rate);
     expect(Math.min(...fails) - r.capacityCps!).toBeLessThanOrEqual(10);
     expect(r.confirmed).toBe(true);
+  });
+
+  it('a relative resolution: 5 % of the failing rate where that is finer than 10 calls/s, never below 1', async () => {
+    expect(resolutionAt(300, { resolution: 10, resolutionPct: 5 })).toBe(10);
+    expect(resolutionAt(40, { resolution: 10, resolutionPct: 5 })).toBe(2);
+    expect(resolutionAt(12, { resolution: 10, resolutionPct: 5 })).toBe(1);
+    expect(resolutionAt(40, { resolution: 10 })).toBe(10);
+    // A knee at 24 cps from a start at 25 (the N = 32 case): 10 calls/s alone stops at 18, 25 % low.
+    const coarse = await searchCapacity({ ...base, startRate: 25, resolution: 10 }, thresholdSystem(24).run);
+    expect(coarse.capacityCps).toBe(18);
+    const fine = await searchCapacity({ ...base, startRate: 25, resolution: 10, resolutionPct: 5 }, thresholdSystem(24).run);
+    expect(fine.capacityCps).toBe(24);
+    expect(fine.stoppedBecause).toMatch(/^resolution 1\.25 cps reached \(pass 24, fail 25\)/);
+    // High up the absolute resolution still rules: a knee at 300 is found within 10 calls/s.
+    const high = await searchCapacity({ ...base, startRate: 25, resolution: 10, resolutionPct: 5 }, thresholdSystem(300).run);
+    expect(300 - high.capacityCps!).toBeLessThanOrEqual(10);
+    expect(high.trials.length).toBe((await searchCapacity({ ...base, startRate: 25, resolution: 10 }, thresholdSystem(300).run)).trials.length);
+    await expect(searchCapacity({ ...base, resolutionPct: 100 }, thresholdSystem(24).run)).rejects.toThrow(/resolutionPct must be in 0\.\.100/);
   });
 
   it('trial length: at least 10 s measured, or 1,000 calls', () => {

@@ -129,6 +129,7 @@ describe('bad values', () => {
   it('capacity flags', async () => {
     refused(await run(['capacity', '--group-size', '0']), /^forkbench: --group-size "0" must be a positive number$/);
     refused(await run(['capacity', '--group-size', '4', '--start-rate', 'abc']), /--start-rate "abc" must be a positive number/);
+    refused(await run(['capacity', '--group-size', '4', '--resolution-pct', '120']), /--resolution-pct "120" must be a percentage from 0 \(off\) to below 100, e.g. 5/);
     refused(await run(['capacity', '--group-size', '4', '--mode', 'sideways']), /unknown mode "sideways": use centralized or distributed/);
     refused(await run(['capacity', '--group-size', '4', '--target', 'asterisk']), /unknown target "asterisk": use forkbench or kamailio/);
     refused(await run(['capacity-sweep', '--targets', 'forkbench,opensips']), /unknown target "opensips" in --targets: use forkbench and\/or kamailio/);
