@@ -55,7 +55,9 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<string | 
 export async function gitInfo(root = packageRoot()): Promise<{ gitCommit: string | null; gitDirty: boolean | null }> {
   const head = await run('git', ['rev-parse', 'HEAD'], root);
   if (!head || !/^[0-9a-f]{40}/.test(head.trim())) return { gitCommit: null, gitDirty: null };
-  const status = await run('git', ['status', '--porcelain', '--untracked-files=no'], root);
+  // Dirty means the code differs from the commit; results/ is what a run writes (the reference run
+  // writes into the tracked results/reference), so a change there does not count.
+  const status = await run('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)results'], root);
   return { gitCommit: head.trim().slice(0, 40), gitDirty: status === null ? null : status.trim() !== '' };
 }
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,22 @@ describe('run meta', () => {
     expect(new Date(meta.startedAt).getTime()).toBeGreaterThan(0);
     expect(meta.endedAt).toBeNull();
     expect(meta.pinning).toEqual({ proxy: 1 });
+  });
+
+  it('gitDirty: a changed source file counts, a changed file under results/ (what a run writes) does not', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'forkbench-git-'));
+    const git = (...args: string[]): string => execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' });
+    git('init', '-q');
+    mkdirSync(join(repo, 'results', 'reference'), { recursive: true });
+    writeFileSync(join(repo, 'code.ts'), 'a\n');
+    writeFileSync(join(repo, 'results', 'reference', 'points.csv'), 'x\n');
+    git('add', '.');
+    git('commit', '-qm', 'init');
+    expect((await gitInfo(repo)).gitDirty).toBe(false);
+    writeFileSync(join(repo, 'results', 'reference', 'points.csv'), 'y\n');
+    expect((await gitInfo(repo)).gitDirty).toBe(false);
+    writeFileSync(join(repo, 'code.ts'), 'b\n');
+    expect((await gitInfo(repo)).gitDirty).toBe(true);
   });
 
   it('tolerates no git and missing tools', async () => {
