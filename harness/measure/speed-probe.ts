@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { spawnTracked, type TrackedChild } from '../testbed/processes.js';
 import { packageRoot } from '../testbed/system.js';
+import { mean } from './percentiles.js';
 
 /**
  * The reference core: one that runs a probe unit in this many CPU nanoseconds. The median of this
@@ -25,8 +26,7 @@ const WORKER = join(packageRoot(), 'dist', 'harness', 'measure', 'speed-probe-wo
 
 /** Mean of the samples, undefined when there are none (a window too short, or the probe died). */
 export function meanSample(samples: readonly number[]): number | undefined {
-  const ok = samples.filter((s) => Number.isFinite(s) && s > 0);
-  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : undefined;
+  return mean(samples.filter((s) => Number.isFinite(s) && s > 0));
 }
 
 /**
