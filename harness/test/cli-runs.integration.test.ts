@@ -120,12 +120,21 @@ describe('forkbench bench, tiny runs', () => {
 
 describe('forkbench capacity, tiny run', () => {
   it('searches with real trials and appends capacity.csv, capacity-trials.csv and the run to meta.json', async () => {
-    const out = outDir();
     const args = ['capacity', '--group-size', '2', '--trial-calls', '20', '--start-rate', '10', '--max-rate', '20', '--resolution', '10', '--max-trials', '3'];
-    const r = await run([process.execPath, CLI, ...args, '--no-capture', '--base-port', '26560', '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(4);
+    // The guard may rightly stop a search when the suite's other files keep both cores busy (CI
+    // failed this way once: "TEST BED BOUND", then "none"). That is the guard's job, tested in
+    // testbed-guard.test.ts; this test is about the search's files, so it tries again, at most 3 times.
+    let out = '';
+    let r: Run | undefined;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      out = outDir();
+      r = await run([process.execPath, CLI, ...args, '--no-capture', '--base-port', '26560', '--out', out]);
+      if (r.code !== 0 || !r.stdout.includes('TEST BED BOUND')) break;
+    }
+    expect(r!.code, r!.stderr).toBe(0);
+    expect(r!.stdout).not.toContain('TEST BED BOUND');
+    const lines = r!.stdout.trimEnd().split('\n');
+    expect(lines, r!.stdout).toHaveLength(4);
     expect(lines[0]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 10 cps: pass \(achieved [\d.]+, SER 1, p95 setup \d+\.\d\d ms, cpu [\d.]+%\)$/);
     expect(lines[1]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 20 cps: pass /);
     // The final rate is confirmed by one more trial before it is reported (issue 10).
@@ -151,5 +160,5 @@ describe('forkbench capacity, tiny run', () => {
     expect(meta.capacityRuns).toHaveLength(1);
     expect(meta.capacityRuns[0]!.command).toContain('capacity --group-size 2');
     expect(meta.capacityRuns[0]!.endedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
-  });
+  }, 180_000); // up to three searches of about 22 s each
 });
