@@ -8,10 +8,15 @@
 // that actually passed (the "proving trial"), never an interpolation.
 //
 // Convergence rules (issue 10): each trial measures at least 10 s (or 1,000 calls, see
-// checkTrialLength); the final rate is run once more as a confirmation trial, and a failed
-// confirmation counts as a failure at that rate, so the search goes on below it; a trial the test
-// bed could not carry (testbedBound) is never the proxy's failure: the search stops there and reports
-// no number. The stop reason is one of STOP_REASONS, with a sentence of detail.
+// checkTrialLength); the final rate is run once more as a confirmation trial; a trial the test bed
+// could not carry (testbedBound) is never the proxy's failure: the search stops there and reports no
+// number. The stop reason is one of STOP_REASONS, with a sentence of detail.
+//
+// A rate is settled by the majority of its trials (at most 3). At the knee a trial is a coin flip:
+// when "one failure excludes the rate", a search whose confirmation failed at 53, then at 51, then
+// at 50 walked down to 25 (make capacity, Dec 7). Now a confirmation that fails makes a tie, and
+// one more trial at that rate breaks it: 2 of 3 passed holds the rate, 2 of 3 failed excludes it.
+// A rate tried once has the verdict of that trial, so a single failure still bounds the search.
 
 export interface CapacitySearchOptions {
   startRate: number; // first rate tried, calls/s
@@ -66,7 +71,7 @@ export interface TrialRecord {
   setupP95Us: number;
   detail?: string;
   achievedRate?: number;
-  confirmation?: boolean; // the trial re-ran a rate that had passed
+  confirmation?: boolean; // the trial re-ran a rate that had passed (a confirmation or a tie-break)
   testbedBound?: string;
 }
 
@@ -74,7 +79,7 @@ export interface CapacityResult {
   capacityCps: number | undefined; // undefined when the test bed bound the search (no number); 0 when nothing passed
   provingTrial?: TrialRecord; // the passing trial at capacityCps (the confirmation when there was one)
   lowerBoundCps?: number; // test-bed bound: the highest rate the proxy held before the test bed gave out
-  confirmed: boolean; // a confirmation trial at capacityCps passed
+  confirmed: boolean; // capacityCps held in a majority of at least 2 trials (a confirmation passed)
   trials: TrialRecord[]; // in the order run
   stopReason: StopReason;
   stoppedBecause: string; // the reason in a sentence
@@ -135,7 +140,7 @@ export async function searchCapacity(
   validate(opts);
   const confirm = opts.confirm ?? true;
   const trials: TrialRecord[] = [];
-  const failedRates = new Set<number>(); // a rate that failed once (or failed its confirmation) is out
+  const tally = new Map<number, { pass: number; fail: number }>(); // per rate, the proxy's verdicts
   let bound: TrialRecord | undefined; // the trial the test bed could not carry
 
   const trial = async (rate: number, confirmation = false): Promise<TrialRecord> => {
@@ -147,19 +152,32 @@ export async function searchCapacity(
     if (outcome.testbedBound) {
       rec.testbedBound = outcome.testbedBound;
       bound = rec;
-    } else if (!rec.pass) failedRates.add(rate);
+    } else {
+      const t = tally.get(rate) ?? { pass: 0, fail: 0 };
+      if (rec.pass) t.pass++;
+      else t.fail++;
+      tally.set(rate, t);
+    }
     trials.push(rec);
     onTrial?.(rec);
     return rec;
   };
-  // Highest rate that passed and never failed; the lowest rate that failed.
+  const passes = (rate: number): number => tally.get(rate)?.pass ?? 0;
+  const fails = (rate: number): number => tally.get(rate)?.fail ?? 0;
+  const held = (rate: number): boolean => passes(rate) > fails(rate); // the majority passed
+  const failed = (rate: number): boolean => fails(rate) > passes(rate); // the majority failed
+  // The rate the search stands on: the highest not failed (a tie is still open, to be broken).
+  const standing = (): number => Math.max(0, ...[...tally.keys()].filter((r) => !failed(r)));
+  // The highest rate held, with its last passing trial (a confirmation's when there is one).
   const best = (): TrialRecord | undefined => {
-    let b: TrialRecord | undefined;
-    for (const t of trials) if (t.pass && !failedRates.has(t.rate) && (b === undefined || t.rate > b.rate || (t.rate === b.rate && t.confirmation))) b = t;
-    return b;
+    const rate = Math.max(0, ...[...tally.keys()].filter(held));
+    return rate > 0 ? trials.filter((t) => t.rate === rate && t.pass).at(-1) : undefined;
   };
-  const lowestFail = (): number | undefined => (failedRates.size ? Math.min(...failedRates) : undefined);
-  const confirmedAt = (rate: number): boolean => trials.some((t) => t.confirmation && t.pass && t.rate === rate);
+  const lowestFail = (): number | undefined => {
+    const f = [...tally.keys()].filter(failed);
+    return f.length ? Math.min(...f) : undefined;
+  };
+  const confirmedAt = (rate: number): boolean => passes(rate) >= 2 && held(rate);
 
   const result = (stopReason: StopReason, sentence: string): CapacityResult => {
     const b = best();
@@ -189,20 +207,23 @@ export async function searchCapacity(
   const fmtRes = (hi: number): string => String(Math.round(resolutionAt(hi, opts) * 100) / 100);
   // Phase 2: binary search in (lo, hi): lo passed (0 = nothing passed yet), hi failed; then confirm lo.
   // A non-monotone system (a lower rate failing after a higher one passed) only narrows hi further;
-  // the capacity stays the highest rate that passed and never failed.
+  // the capacity stays the highest rate held by the majority of its trials.
   for (;;) {
-    const lo = best()?.rate ?? 0;
+    const lo = standing();
     const hi = lowestFail();
     let done: [StopReason, string] | undefined;
     if (hi === undefined) done = ['max-rate', `maxRate ${opts.maxRate} cps passed`];
     else if (lo === 0 && hi - lo <= resolutionAt(hi, opts)) done = ['nothing-passed', `lowest rates failed (1..${hi} cps within resolution ${fmtRes(hi)})`];
     else if (hi - lo <= resolutionAt(hi, opts) || Math.floor((lo + hi) / 2) <= lo) done = ['resolution', `resolution ${fmtRes(hi)} cps reached (pass ${lo}, fail ${hi})`];
     if (done) {
-      if (!confirm || lo === 0 || confirmedAt(lo)) return result(done[0], done[1] + (lo > 0 && confirm ? `; confirmed at ${lo} cps` : ''));
+      if (!confirm || lo === 0 || confirmedAt(lo)) {
+        const of = passes(lo) + fails(lo);
+        return result(done[0], done[1] + (lo > 0 && confirm ? `; confirmed at ${lo} cps${of > 2 ? ` (held in ${passes(lo)} of ${of} trials)` : ''}` : ''));
+      }
       if (trials.length >= opts.maxTrials) return result('trial-cap', `maxTrials (${opts.maxTrials}) reached before confirming ${lo} cps (pass ${lo}, fail ${hi ?? '-'})`);
       await trial(lo, true);
       if (bound) return boundResult();
-      continue; // passed: the next round returns; failed: lo is out, search below it
+      continue; // 2 of 2 or 2 of 3 passed: the next round returns; a tie: one more trial; 2 failed: search below
     }
     if (trials.length >= opts.maxTrials) return result('trial-cap', `maxTrials (${opts.maxTrials}) reached (pass ${lo}, fail ${hi})`);
     await trial(Math.floor((lo + hi!) / 2));

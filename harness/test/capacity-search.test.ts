@@ -132,7 +132,7 @@ describe('convergence rules (issue 10)', () => {
     expect(new Set(sys.rates.slice(0, -1)).size).toBe(sys.rates.length - 1);
   });
 
-  it('a failed confirmation counts as a failure: the search continues below and confirms a lower rate', async () => {
+  it('a rate whose confirmation and tie-break both fail is out (1 of 3 held): the search continues below and confirms a lower rate', async () => {
     // Passes up to 137 on first sight, but 130..137 fail when run a second time (a noisy knee).
     const seen = new Map<number, number>();
     const r = await searchCapacity(base, async (rate) => {
@@ -144,11 +144,45 @@ describe('convergence rules (issue 10)', () => {
     const confirmations = r.trials.filter((t) => t.confirmation);
     expect(confirmations.length).toBeGreaterThanOrEqual(2);
     expect(confirmations[0]!.pass).toBe(false);
+    // The failed confirmation made a tie at that rate; the next trial there broke it (and failed).
+    expect(confirmations[1]).toMatchObject({ rate: confirmations[0]!.rate, pass: false });
     expect(r.capacityCps).toBeLessThan(130);
     expect(r.confirmed).toBe(true);
     expect(r.trials[r.trials.length - 1]).toMatchObject({ confirmation: true, pass: true, rate: r.capacityCps });
     expect(130 - r.capacityCps!).toBeLessThanOrEqual(base.resolution);
     expect(r.stopReason).toBe('resolution');
+  });
+
+  it('settles a rate by the majority of its trials: a failed confirmation is broken by a third trial, and 2 of 3 held keeps the rate', async () => {
+    // Holds up to 50 cps, but the second trial at 50 fails (a coin flip at the knee). With "one
+    // failure excludes the rate" the search would report 45 or less; it reports 50, held in 2 of 3.
+    const seen = new Map<number, number>();
+    const r = await searchCapacity(base, async (rate) => {
+      const n = (seen.get(rate) ?? 0) + 1;
+      seen.set(rate, n);
+      const holds = rate <= 50 && !(rate === 50 && n === 2);
+      return { ok: true, ser: 1, setupP95Us: holds ? 1000 : 400_000 };
+    });
+    expect(r.trials.map((t) => t.rate)).toEqual([10, 20, 40, 80, 60, 50, 55, 50, 50]);
+    expect(r.trials.slice(-2).map((t) => [t.confirmation, t.pass])).toEqual([[true, false], [true, true]]);
+    expect(r.capacityCps).toBe(50);
+    expect(r.confirmed).toBe(true);
+    expect(r.provingTrial).toBe(r.trials.at(-1));
+    expect(r.stoppedBecause).toBe('resolution 5 cps reached (pass 50, fail 55); confirmed at 50 cps (held in 2 of 3 trials)');
+  });
+
+  it('a tie left open at the trial cap is not a capacity: the highest rate held is reported', async () => {
+    const seen = new Map<number, number>();
+    const r = await searchCapacity({ ...base, maxTrials: 8 }, async (rate) => {
+      const n = (seen.get(rate) ?? 0) + 1;
+      seen.set(rate, n);
+      const holds = rate <= 50 && !(rate === 50 && n === 2);
+      return { ok: true, ser: 1, setupP95Us: holds ? 1000 : 400_000 };
+    });
+    expect(r.trials.map((t) => t.rate)).toEqual([10, 20, 40, 80, 60, 50, 55, 50]); // 50: 1 pass, 1 fail
+    expect(r.stopReason).toBe('trial-cap');
+    expect(r.capacityCps).toBe(40);
+    expect(r.confirmed).toBe(false);
   });
 
   it('stops at the trial cap before confirming, and says so', async () => {
