@@ -69,18 +69,6 @@ export function trialCallsAt(req: Pick<CapacityRequest, 'trialCalls'>, rate: num
   return req.trialCalls > 0 ? req.trialCalls : Math.min(trialCallsFor(rate), MIN_TRIAL_CALLS);
 }
 
-/**
- * The host's speed behind a capacity: the mean probe of the passing trials at capacity_cps (the
- * proving trial and its confirmation), else of the whole search. Those trials are the evidence:
- * over a search the host's 10 s speed moved by +-15 %, and the Dec 7 pair agreed on the reference
- * core in 8 of 9 searches scaled this way against 7 of 9 with the search's mean.
- */
-export function searchSpeed(result: Pick<CapacityResult, 'capacityCps' | 'trials'>, speeds: readonly (number | undefined)[]): number | undefined {
-  const known = (xs: (number | undefined)[]): number[] => xs.filter((x): x is number => x !== undefined);
-  const proving = known(result.trials.map((t, i) => (t.pass && t.rate === result.capacityCps ? speeds[i] : undefined)));
-  return meanSample(proving.length ? proving : known([...speeds]));
-}
-
 /** One capacity search: every trial is a fresh point (processes started and stopped). */
 export async function runCapacity(req: CapacityRequest, config: BenchConfig, out: string, log: (s: string) => void, runTrial: TrialRunner = runPoint): Promise<CapacityResult> {
   checkCapacityFile(join(out, 'capacity.csv')); // before the search, not after its minutes of trials
@@ -89,7 +77,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
   const parse = defaultParse(req.target, req.mode);
   const forkNodes = req.mode === 'distributed' ? config.forkNodes : 0;
   let trialNo = 0;
-  const speeds: (number | undefined)[] = []; // each trial's speed_probe_ns, in the order run (as result.trials)
+  const speeds: number[] = []; // each trial's speed_probe_ns: the host's speed over the search
   const trialConfig = (rate: number): BenchConfig => ({ ...config, calls: trialCallsAt(req, rate), warmupS: TRIAL_WARMUP_S });
   const result = await searchCapacity(
     { startRate: req.startRate, maxRate: req.maxRate, stepFactor: 2, resolution: req.resolution, resolutionPct: req.resolutionPct, minSer: req.minSer, maxP95SetupMs: req.maxP95SetupMs, maxTrials: req.maxTrials },
@@ -99,7 +87,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
       const point: SweepPoint = { ...base, pointId: `capacity/${pointId(base)}`, forkNodes };
       const row = await runTrial(point, { config: trialConfig(rate), pointDir: join(out, 'trials', point.pointId.replace(/\//g, '_')), capture, pinning });
       await appendPoint(join(out, 'capacity-trials.csv'), row);
-      speeds.push(typeof row.speed_probe_ns === 'number' ? row.speed_probe_ns : undefined);
+      if (typeof row.speed_probe_ns === 'number') speeds.push(row.speed_probe_ns);
       return trialOutcome(row, rate);
     },
     (t: TrialRecord) =>
@@ -108,7 +96,7 @@ export async function runCapacity(req: CapacityRequest, config: BenchConfig, out
       ),
   );
   const p = result.provingTrial;
-  const speed = searchSpeed(result, speeds);
+  const speed = meanSample(speeds);
   const atRef = result.capacityCps !== undefined ? capacityAtReference(result.capacityCps, speed) : undefined;
   await appendCapacity(join(out, 'capacity.csv'), {
     schema_version: SCHEMA_VERSION,

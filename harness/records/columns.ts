@@ -84,7 +84,7 @@ export const CAPACITY_COLUMNS_SINCE_2 = [
   'cpu_budget_cores', // CPU quota per process under test (empty: none)
   'lower_bound_cps', // test-bed-bound searches: the highest rate the proxy held before the test bed gave out
   'resolution_pct', // ... or this % of the first failing rate when finer (0: off)
-  'speed_probe_ns', // the host's speed behind the capacity: mean speed_probe_ns of the passing trials at capacity_cps (else of all the search's trials)
+  'speed_probe_ns', // the host's speed over the search: mean of its trials' speed_probe_ns
   'capacity_ref_cps', // capacity_cps on the reference core: x speed_probe_ns / SPEED_PROBE_REF_NS (speed-probe.ts)
 ] as const;
 
