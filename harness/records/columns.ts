@@ -78,7 +78,7 @@ export type PointRow = Record<PointColumn, string | number>;
 
 export const CAPACITY_COLUMNS_SINCE_2 = [
   'stop_reason', // resolution | trial-cap | testbed-bound | max-rate | nothing-passed
-  'confirmed', // 1 when a confirmation trial at capacity_cps passed
+  'confirmed', // 1 when capacity_cps held in at least 2 of its trials, a majority (a confirmation passed)
   'proving_achieved_cps', // calls/s the caller really placed in the proving trial
   'trial_window_s', // measured seconds per trial (at least 10, or 1,000 calls)
   'cpu_budget_cores', // CPU quota per process under test (empty: none)
