@@ -125,16 +125,16 @@ describe('forkbench capacity, tiny run', () => {
     // failed this way once: "TEST BED BOUND", then "none"). That is the guard's job, tested in
     // testbed-guard.test.ts; this test is about the search's files, so it tries again, at most 3 times.
     let out = '';
-    let r: Run | undefined;
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    const search = (): Promise<Run> => {
       out = outDir();
-      r = await run([process.execPath, CLI, ...args, '--no-capture', '--base-port', '26560', '--out', out]);
-      if (r.code !== 0 || !r.stdout.includes('TEST BED BOUND')) break;
-    }
-    expect(r!.code, r!.stderr).toBe(0);
-    expect(r!.stdout).not.toContain('TEST BED BOUND');
-    const lines = r!.stdout.trimEnd().split('\n');
-    expect(lines, r!.stdout).toHaveLength(4);
+      return run([process.execPath, CLI, ...args, '--no-capture', '--base-port', '26560', '--out', out]);
+    };
+    let r = await search();
+    for (let tries = 1; tries < 3 && r.code === 0 && r.stdout.includes('TEST BED BOUND'); tries++) r = await search();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('TEST BED BOUND');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines, r.stdout).toHaveLength(4);
     expect(lines[0]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 10 cps: pass \(achieved [\d.]+, SER 1, p95 setup \d+\.\d\d ms, cpu [\d.]+%\)$/);
     expect(lines[1]).toMatch(/^ {2}trial forkbench\/centralized N=2 at 20 cps: pass /);
     // The final rate is confirmed by one more trial before it is reported (issue 10).
