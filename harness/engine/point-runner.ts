@@ -36,6 +36,8 @@ export interface PointContext {
   pinning?: Pinning;
   /** Ctrl-C: ends the point's waits early; the point then fails as "interrupted". */
   signal?: AbortSignal;
+  /** Sees the raw measurements before the row is built (overload counts the calls answered in time). */
+  onMeasurements?: (m: PointMeasurements) => void;
   /** Where the proxy under test runs; default: targetFor(point). */
   target?: ProxyTarget;
   /** Seconds past the calls' own duration before a caller counts as hung (default 45: Timer B is 32 s). */
@@ -270,6 +272,7 @@ export async function runPoint(point: SweepPoint, ctx: PointContext): Promise<Po
     m.error = (e as Error).message;
   }
   if (run.faults) await writeFaultOutcome(ctx.pointDir, await run.faults.stop());
+  ctx.onMeasurements?.(m);
   const row = buildPointRow(m);
   trace('row ready');
   return row;

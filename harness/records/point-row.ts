@@ -231,6 +231,21 @@ function termColumns(row: PointInput, m: PointMeasurements): void {
   row.head_idle_cpu_pct = round(m.idleCpuPct, 2);
 }
 
+/**
+ * Calls placed in the window and answered with a setup delay within boundUs: from the capture when
+ * there is one, else from SIPp's 1 ms figures. A goodput that counts only these is what a caller
+ * sees past the knee, where the proxy still answers every call but seconds late (faults/overload.ts).
+ */
+export function callsAnsweredWithin(m: PointMeasurements, boundUs: number): number | undefined {
+  const win = m.window;
+  if (!win) return undefined;
+  if (m.capture) {
+    const calls = filterWindow(matchSipDelays(m.capture.packets, { callerPort: m.capture.callerPort }).calls, win.startUs, win.endUs);
+    return calls.filter((c) => c.setupUs !== undefined && c.setupUs <= boundUs).length;
+  }
+  return m.sippRtt.filter((r) => r.rtdName === 'setup' && r.dateMs * 1000 >= win.startUs && r.dateMs * 1000 < win.endUs && r.responseTimeMs * 1000 <= boundUs).length;
+}
+
 /** The points.csv row of a point. */
 export function buildPointRow(m: PointMeasurements): PointInput {
   const row = baseRow(m.point, m.warmupS, m.error);

@@ -4,7 +4,7 @@ import type { SweepPoint } from '../plan/bench-config.js';
 import { POINT_COLUMNS } from '../records/columns.js';
 import type { WindowSample } from '../measure/cpu-sampler.js';
 import type { UdpPacket } from '../measure/pcap.js';
-import { baseRow, buildPointRow, totalMessages, type PointMeasurements } from '../records/point-row.js';
+import { baseRow, buildPointRow, callsAnsweredWithin, totalMessages, type PointMeasurements } from '../records/point-row.js';
 import type { RttSample } from '../measure/sipp-stats.js';
 import { sipRequest, sipResponse } from './sip-test-messages.js';
 
@@ -161,6 +161,25 @@ describe('buildPointRow', () => {
     });
   });
 
+  it('counts the calls of the window answered within a setup bound, from the capture or else from SIPp', () => {
+    const m = measurements({
+      capture: {
+        packets: calls([
+          { at: 0, ring: 300, setup: 150_000 },
+          { at: 100_000, ring: 500, setup: 200_000 }, // exactly at the bound: in time
+          { at: 200_000, ring: 400, setup: 450_000 }, // answered, but late
+          { at: 300_000, ring: 400, setup: 50_000, status: 486 }, // fast, but not answered
+          { at: 6_000_000, ring: 300, setup: 1000 }, // after the window
+        ]),
+        callerPort: CALLER,
+        truncated: false,
+      },
+    });
+    expect(callsAnsweredWithin(m, 200_000)).toBe(2);
+    expect(callsAnsweredWithin(m, 500_000)).toBe(3);
+    expect(callsAnsweredWithin({ ...m, capture: undefined, sippRtt: [...rtt([30, 199, 201, 5000]), ...rtt([1], START_US + 9_000_000)] }, 200_000)).toBe(2);
+    expect(callsAnsweredWithin({ ...m, window: undefined }, 200_000)).toBeUndefined();
+  });
   it('a point that never reached its window is the base row with the error', () => {
     const row = buildPointRow(measurements({ window: undefined, error: 'head exited at start:\n  EADDRINUSE' }));
     expect(row).toEqual(baseRow(point, 1, 'head exited at start: EADDRINUSE'));
