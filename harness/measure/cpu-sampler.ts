@@ -1,10 +1,13 @@
 // CPU time and memory of the processes under test, from /proc (Linux only). CPU load over the
-// measured window = (utime+stime at end - at start) / wall time, as % of one core (DESIGN.md).
-// /proc/PID/stat sums all threads of a process; a process tree (Kamailio forks workers) is covered by
-// following ppid links in /proc/*/stat.
+// measured window = (CPU time at end - at start) / wall time, as % of one core (DESIGN.md).
+// /proc/PID/stat sums all threads of a process, in clock ticks (10 ms): over a 1 s idle window that
+// can only say "under 1 %". So a window reads each thread's run time in nanoseconds from
+// /proc/PID/task/TID/schedstat, and falls back to the ticks when a thread came or went during the
+// window (an exited thread's time is only in the ticks). A process tree (Kamailio forks workers) is
+// covered by following ppid links in /proc/*/stat.
 
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { processTree } from '../testbed/system.js';
 import { promisify } from 'node:util';
 
@@ -66,6 +69,8 @@ export interface ProcUsage {
   rssKb: number;
   peakRssKb: number; // VmHWM: peak over the process lifetime
   startTime: number;
+  /** Run time of its live threads in ns (schedstat), and which threads: absent where unreadable. */
+  threads?: { runNs: number; tids: string };
 }
 
 export interface ProcGone {
@@ -76,13 +81,34 @@ export interface ProcGone {
 
 export type ProcSample = ProcUsage | ProcGone;
 
+/** The first field of /proc/PID/task/TID/schedstat: time spent on a CPU, ns. */
+export function parseSchedstatRunNs(text: string): number {
+  const field = text.trim().split(/\s+/)[0] ?? '';
+  const n = Number(field);
+  if (!/^\d+$/.test(field) || !Number.isSafeInteger(n)) throw new Error(`unparsable schedstat line: ${text.slice(0, 80)}`);
+  return n;
+}
+
+/** Summed run time of a process's live threads; undefined when /proc does not offer schedstat. */
+async function readThreads(pid: number): Promise<ProcUsage['threads']> {
+  try {
+    const tids = (await readdir(`/proc/${pid}/task`)).sort();
+    const runs = await Promise.all(tids.map((tid) => readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').then(parseSchedstatRunNs)));
+    return { runNs: runs.reduce((a, b) => a + b, 0), tids: tids.join(',') };
+  } catch {
+    return undefined; // a thread exited between the listing and its read, or no schedstat: ticks then
+  }
+}
+
 async function sampleOne(pid: number, hz: number): Promise<ProcSample> {
   let stat: ProcStat;
   let status: string;
+  let threads: ProcUsage['threads'];
   try {
-    [stat, status] = await Promise.all([
+    [stat, status, threads] = await Promise.all([
       readFile(`/proc/${pid}/stat`, 'utf8').then(parseProcStat),
       readFile(`/proc/${pid}/status`, 'utf8'),
+      readThreads(pid),
     ]);
   } catch {
     return { ok: false, pid, error: `process ${pid} has exited` };
@@ -94,7 +120,20 @@ async function sampleOne(pid: number, hz: number): Promise<ProcSample> {
     cpuUs: Math.round(((stat.utimeTicks + stat.stimeTicks) * 1_000_000) / hz),
     ...parseProcStatusMem(status),
     startTime: stat.startTime,
+    ...(threads ? { threads } : {}),
   };
+}
+
+/**
+ * CPU microseconds a process used between two samples: from its threads' ns run time when the same
+ * threads were there at both ends, else from the ticks. 0 before when the pid is not the same process.
+ */
+export function cpuUsBetween(before: ProcSample | undefined, after: ProcUsage): number {
+  if (!before || !before.ok || before.startTime !== after.startTime) return after.cpuUs;
+  const a = before.threads;
+  const b = after.threads;
+  if (a && b && a.tids === b.tids && b.runNs >= a.runNs) return (b.runNs - a.runNs) / 1000;
+  return after.cpuUs - before.cpuUs;
 }
 
 /** CPU time so far and memory of each pid; a pid that has exited maps to a ProcGone, never a throw. */
@@ -180,9 +219,7 @@ export class CpuWindow {
       for (const pid of end.members.get(t.pid) ?? []) {
         const e = end.perPid.get(pid);
         if (!e || !e.ok) continue;
-        const s = start.perPid.get(pid);
-        const before = s && s.ok && s.startTime === e.startTime ? s.cpuUs : 0;
-        cpuUs += e.cpuUs - before;
+        cpuUs += cpuUsBetween(start.perPid.get(pid), e);
         peakRssKb += e.peakRssKb;
         rssKb += e.rssKb;
         pids.push(pid);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { clockTicksPerSecond, CpuWindow, parseProcStat, parseProcStatusMem, sampleCpu } from '../measure/cpu-sampler.js';
+import { clockTicksPerSecond, CpuWindow, cpuUsBetween, parseProcStat, parseProcStatusMem, parseSchedstatRunNs, sampleCpu, type ProcUsage } from '../measure/cpu-sampler.js';
 import { processTree } from '../testbed/system.js';
 import { spawnTracked, stopAll, type TrackedChild } from '../testbed/processes.js';
 
@@ -41,6 +41,15 @@ describe('/proc parsing', () => {
     expect(parseProcStatusMem('Name:\tx\nVmHWM:\t  2024 kB\nVmRSS:\t  1000 kB\n')).toEqual({ rssKb: 1000, peakRssKb: 2024 });
   });
 
+  it('reads the run time from a schedstat line, and takes ticks when the threads changed', () => {
+    expect(parseSchedstatRunNs('217001582 18466445 835\n')).toBe(217_001_582);
+    expect(() => parseSchedstatRunNs('')).toThrow(/schedstat/);
+    const at = (cpuUs: number, runNs: number, tids: string, startTime = 7): ProcUsage => ({ ok: true, pid: 9, cpuUs, rssKb: 1, peakRssKb: 1, startTime, threads: { runNs, tids } });
+    expect(cpuUsBetween(at(10_000, 1_000_000, '9,10'), at(10_000, 4_500_000, '9,10'))).toBe(3500);
+    expect(cpuUsBetween(at(10_000, 1_000_000, '9,10'), at(20_000, 4_500_000, '9'))).toBe(10_000); // a thread exited: its time is only in the ticks
+    expect(cpuUsBetween(at(10_000, 1_000_000, '9'), at(20_000, 4_500_000, '9', 8))).toBe(20_000); // another process on a reused pid counts in full
+    expect(cpuUsBetween(undefined, at(20_000, 4_500_000, '9'))).toBe(20_000);
+  });
   it('reads CLK_TCK from getconf', async () => {
     const hz = await clockTicksPerSecond();
     expect(Number.isInteger(hz) && hz > 0).toBe(true);
@@ -69,6 +78,20 @@ describe('CPU sampler', () => {
     expect(b.cpuPct).toBeCloseTo((b.cpuUs / b.wallUs) * 100, 6);
     expect(b.peakRssKb).toBeGreaterThan(1000);
     expect(b.peakRssKb).toBeGreaterThanOrEqual(b.rssKb);
+  });
+
+  it('reads CPU time below the 10 ms clock tick (so a short idle window does not read 0)', async () => {
+    // 25 ms of CPU: ticks can only say 20 or 30 ms; the threads' schedstat run time says about 25.
+    const burner = worker(25);
+    await until(burner, 'ready');
+    const win = new CpuWindow([{ pid: burner.pid }]);
+    await win.start();
+    burner.child.stdin!.write('go\n');
+    await until(burner, 'done');
+    const b = (await win.end()).get(burner.pid)!;
+    if (!b.ok) throw new Error(b.error);
+    expect(b.cpuUs).toBeGreaterThanOrEqual(24_000);
+    expect(b.cpuUs).toBeLessThan(29_000);
   });
 
   it('counts the CPU of child processes when sampling a tree', async () => {
