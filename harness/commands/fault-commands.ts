@@ -8,10 +8,11 @@ import { runCapacity } from '../engine/capacity-engine.js';
 import { fail } from './cli-fail.js';
 import { runPoint } from '../engine/point-runner.js';
 import { preflight, PreflightError } from '../testbed/preflight.js';
-import { collectMeta, readMeta, updateMeta, writeMeta } from '../records/run-meta.js';
+import { collectMeta, gitInfo, readMeta, shellQuote, updateMeta, writeMeta } from '../records/run-meta.js';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatOverloadTable, runOverload, TIMELY_MS } from '../faults/overload.js';
+import { capacityFromCsv, formatOverloadTable, OverloadError, overloadOrder, runOverload, TIMELY_MS } from '../faults/overload.js';
 import { renderSoakFigure } from '../faults/soak-figure.js';
 import { formatSoakSummary, runSoak, SoakError, SOAK_DEFAULTS } from '../faults/soak.js';
 
@@ -48,6 +49,7 @@ interface SoakFlags {
 interface OverloadFlags {
   groupSize?: string;
   capacity?: string;
+  capacityFrom?: string;
   multiples?: string;
   durationS?: string;
   mode?: string;
@@ -107,28 +109,31 @@ export function registerFaultCommands(program: Command): void {
     .command('overload')
     .description('drive the proxy at 1x, 2x and 4x its capacity; goodput (answered calls/s, and those answered within 200 ms) and 503s/s per load into <out>/overload.csv')
     .requiredOption('--group-size <n>', 'members per group')
-    .option('--capacity <cps>', 'the capacity in calls/s (default: found first by an RFC 7502 search, as forkbench capacity)')
+    .option('--capacity <cps>', 'the capacity in calls/s, one mode only (default: found first by an RFC 7502 search, as forkbench capacity)')
+    .option('--capacity-from <capacity.csv>', "each mode's capacity from a capacity.csv found under the same --cpu-budget (e.g. results/reference/capacity.csv)")
     .option('--multiples <list>', 'loads as multiples of the capacity', '1,2,4')
     .option('--duration-s <s>', 'measured seconds per load', '20')
-    .option('--mode <mode>', 'centralized | distributed', 'centralized')
+    .option('--mode <list>', 'centralized, distributed, or both: centralized,distributed (one after the other)', 'centralized')
     .option('--max-transactions <n>', "the proxy's --max-transactions (its overload threshold)")
     .option('--out <dir>', 'results folder', 'results/overload')
     .option('--base-port <port>', 'first port a point uses')
     .option('--no-capture', 'no tcpdump: SIPp figures (503s then come from the proxy-side counts only)')
     .option('--cpu-budget <cores>', 'CPU quota per proxy process, in cores (cgroup, 10 ms period), so the proxy saturates before the test bed')
     .action(async (f: OverloadFlags) => {
-      const m = mode(f.mode);
+      const modes = [...new Set((f.mode ?? 'centralized').split(',').map((x) => mode(x.trim())))];
       const groupSize = number(f.groupSize, '--group-size');
       const multiples = (f.multiples ?? '1,2,4').split(',').map(Number);
       if (multiples.some((x) => !Number.isFinite(x) || x <= 0)) fail(`--multiples "${f.multiples}" must be numbers above 0, e.g. --multiples 1,2,4`);
       const durationS = number(f.durationS, '--duration-s', 20);
       if (durationS <= 0) fail('--duration-s must be above 0');
+      if (f.capacity !== undefined && f.capacityFrom !== undefined) fail('--capacity and --capacity-from both given: keep one');
+      if (f.capacity !== undefined && modes.length > 1) fail('--capacity is one number for one mode: with several modes give --capacity-from FILE, or neither (each mode is searched)');
       const out = f.out ?? 'results/overload';
       let config: BenchConfig;
       try {
         config = validateConfig(
           mergeConfig(DEFAULT_CONFIG, {}, {
-            modes: [m],
+            modes,
             groupSizes: [groupSize],
             out,
             capture: f.capture !== false,
@@ -141,31 +146,77 @@ export function registerFaultCommands(program: Command): void {
         if (e instanceof ConfigError || e instanceof PreflightError) fail(e.message);
         throw e;
       }
+      let capacityText: string | undefined;
+      if (f.capacityFrom !== undefined) {
+        try {
+          capacityText = await readFile(f.capacityFrom, 'utf8');
+        } catch (e) {
+          fail(`--capacity-from ${f.capacityFrom}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)}): give a capacity.csv, e.g. results/reference/capacity.csv`);
+        }
+      }
+      const capacities = new Map<Mode, number | undefined>();
+      for (const m of modes) {
+        if (f.capacity !== undefined) {
+          const c = number(f.capacity, '--capacity');
+          if (c <= 0) fail('--capacity must be above 0');
+          capacities.set(m, c);
+        } else if (capacityText !== undefined) {
+          try {
+            capacities.set(m, capacityFromCsv(capacityText, f.capacityFrom ?? '', { mode: m, groupSize, cpuBudget: config.cpuBudget }));
+          } catch (e) {
+            if (e instanceof OverloadError) fail(e.message);
+            throw e;
+          }
+        } else capacities.set(m, undefined);
+      }
       const capture = config.capture && (await canCapture()).ok;
       if (!existsSync(join(out, 'meta.json'))) await writeMeta(out, await collectMeta({ config }));
-      let capacity = f.capacity !== undefined ? number(f.capacity, '--capacity') : undefined;
-      if (capacity !== undefined && capacity <= 0) fail('--capacity must be above 0');
-      if (capacity === undefined) {
-        console.log(`overload: no --capacity given; searching for it first (N=${groupSize}, ${m})`);
-        const res = await runCapacity(
-          { target: 'forkbench', mode: m, groupSize, maxP95SetupMs: TIMELY_MS, minSer: 1, trialCalls: 300, startRate: 25, maxRate: 1000, resolution: 10, resolutionPct: 0, maxTrials: 9 },
-          config,
-          out,
-          (s) => console.log(s),
-        );
-        capacity = res.capacityCps;
-        if (!capacity) fail('the capacity search found no passing rate: check the capacity trials in ' + join(out, 'capacity-trials.csv'));
+      for (const m of modes) {
+        let capacity = capacities.get(m);
+        if (capacity === undefined) {
+          console.log(`overload: no --capacity given; searching for it first (N=${groupSize}, ${m})`);
+          const res = await runCapacity(
+            { target: 'forkbench', mode: m, groupSize, maxP95SetupMs: TIMELY_MS, minSer: 1, trialCalls: 300, startRate: 25, maxRate: 1000, resolution: 10, resolutionPct: 0, maxTrials: 9 },
+            { ...config, modes: [m] },
+            out,
+            (s) => console.log(s),
+          );
+          capacity = res.capacityCps;
+          if (!capacity) fail('the capacity search found no passing rate: check the capacity trials in ' + join(out, 'capacity-trials.csv'));
+        }
+        const startedAt = new Date().toISOString();
+        console.log(`overload ${m}: capacity ${capacity} calls/s; loads ${overloadOrder(multiples).map((x) => `${x}x`).join(', ')}, ${durationS} s each`);
+        let rows;
+        try {
+          rows = await runOverload({ mode: m, groupSize, capacityCps: capacity, multiples, durationS, maxTransactions: f.maxTransactions ? number(f.maxTransactions, '--max-transactions') : undefined }, { ...config, modes: [m] }, out, runPoint, {
+            capture,
+            log: (s) => console.log(s),
+          });
+        } catch (e) {
+          if (e instanceof OverloadError) fail(e.message);
+          throw e;
+        }
+        // The goodput figure names the run that produced its data: commit, command, budget.
+        const [prev, git] = await Promise.all([readMeta(out), gitInfo()]);
+        const runs = (Array.isArray(prev.overloadRuns) ? prev.overloadRuns : []) as unknown[];
+        const entry = {
+          command: shellQuote(process.argv),
+          startedAt,
+          endedAt: new Date().toISOString(),
+          gitCommit: git.gitCommit,
+          gitDirty: git.gitDirty,
+          capacityCps: capacity,
+          capacitySource: f.capacity !== undefined ? '--capacity' : f.capacityFrom ?? 'search',
+          multiples,
+          durationS,
+          mode: m,
+          groupSize,
+          maxTransactions: f.maxTransactions ?? null,
+          cpuBudgetCores: config.cpuBudget,
+        };
+        await updateMeta(out, { overloadRuns: [...runs, entry] });
+        console.log(formatOverloadTable(rows));
       }
-      const startedAt = new Date().toISOString();
-      console.log(`overload: capacity ${capacity} calls/s; loads ${multiples.map((x) => `${x}x`).join(', ')}, ${durationS} s each`);
-      const rows = await runOverload({ mode: m, groupSize, capacityCps: capacity, multiples, durationS, maxTransactions: f.maxTransactions ? number(f.maxTransactions, '--max-transactions') : undefined }, config, out, runPoint, {
-        capture,
-        log: (s) => console.log(s),
-      });
-      const prev = await readMeta(out);
-      const runs = (Array.isArray(prev.overloadRuns) ? prev.overloadRuns : []) as unknown[];
-      await updateMeta(out, { overloadRuns: [...runs, { startedAt, endedAt: new Date().toISOString(), capacityCps: capacity, multiples, durationS, mode: m, groupSize, maxTransactions: f.maxTransactions ?? null, cpuBudgetCores: config.cpuBudget }] });
-      console.log(formatOverloadTable(rows));
       console.log(`rows: ${join(out, 'overload.csv')}`);
     });
 }

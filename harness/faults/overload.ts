@@ -8,6 +8,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { parse } from 'csv-parse/sync';
 import { defaultParse, pointId, type BenchConfig, type Mode, type SweepPoint } from '../plan/bench-config.js';
 import { TRIAL_WARMUP_S } from '../plan/capacity-search.js';
 import type { PointContext } from '../engine/point-runner.js';
@@ -31,6 +32,10 @@ export const TIMELY_MS = 200;
 
 export const OVERLOAD_COLUMNS = [
   'multiple', // offered load / capacity
+  'mode', // centralized | distributed
+  'group_size',
+  'cpu_budget_cores', // CPU quota per proxy process, cores (empty: none)
+  'capacity_cps', // the capacity the multiples are taken of (the 1x rate)
   'offered_cps',
   'achieved_cps', // INVITEs the caller placed per second in the window
   'window_s',
@@ -67,7 +72,8 @@ export interface OverloadBase {
 }
 
 /** One overload row from a point's row: pure, tested on its own. */
-export function overloadRow(multiple: number, row: PointInput, base?: OverloadBase, timely?: TimelyCount): OverloadRow {
+export function overloadRow(load: { multiple: number; capacityCps: number }, row: PointInput, base?: OverloadBase, timely?: TimelyCount): OverloadRow {
+  const { multiple } = load;
   const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const windowS = num(row.window_s);
   const answered = num(row.calls_succeeded);
@@ -96,6 +102,10 @@ export function overloadRow(multiple: number, row: PointInput, base?: OverloadBa
   const held = timelyRatio ?? (timely ? undefined : ratio);
   return {
     multiple,
+    mode: row.mode ?? '',
+    group_size: row.group_size ?? '',
+    cpu_budget_cores: row.cpu_budget_cores ?? '',
+    capacity_cps: load.capacityCps,
     offered_cps: offered,
     achieved_cps: achieved ?? '',
     window_s: windowS ?? '',
@@ -162,16 +172,38 @@ export function overloadTarget(mode: Mode, maxTransactions?: number): ProxyTarge
 
 export type PointRunner = (point: SweepPoint, ctx: PointContext) => Promise<PointInput>;
 
+/** overload.csv's header line, and a check that an existing file has it (appending to another layout would garble it). */
+const OVERLOAD_HEADER = stringify([[...OVERLOAD_COLUMNS]]);
+
+export class OverloadError extends Error {}
+
+async function checkOverloadHeader(csv: string): Promise<void> {
+  if (!existsSync(csv)) return;
+  const first = (await readFile(csv, 'utf8')).split('\n', 1)[0] ?? '';
+  if (first !== '' && `${first}\n` !== OVERLOAD_HEADER) {
+    throw new OverloadError(`${csv} has other columns (written by an older forkbench): move it away or give another --out`);
+  }
+}
+
+/** The order the loads run in: 1x first (the base the others are compared with; the lowest when 1 is not listed), then the rest ascending. */
+export function overloadOrder(multiples: readonly number[]): number[] {
+  const sorted = [...new Set(multiples)].sort((a, b) => a - b);
+  const base = sorted.includes(1) ? 1 : sorted[0];
+  return base === undefined ? [] : [base, ...sorted.filter((m) => m !== base)];
+}
+
 /** Runs every multiple in turn; appends each row to <out>/overload.csv and returns them. */
 export async function runOverload(req: OverloadRequest, config: BenchConfig, out: string, runPoint: PointRunner, opts: { capture: boolean; log?: (s: string) => void; signal?: AbortSignal }): Promise<OverloadRow[]> {
   await mkdir(out, { recursive: true });
   const csv = join(out, 'overload.csv');
+  await checkOverloadHeader(csv);
   const rows: OverloadRow[] = [];
   const target = overloadTarget(req.mode, req.maxTransactions);
   const parse = defaultParse('forkbench', req.mode) as 'full' | 'lazy';
   const timelyMs = req.timelyMs ?? TIMELY_MS;
+  const order = overloadOrder(req.multiples);
   let base: OverloadBase | undefined;
-  for (const multiple of [...req.multiples].sort((a, b) => a - b)) {
+  for (const multiple of order) {
     if (opts.signal?.aborted) break;
     const rate = Math.round(req.capacityCps * multiple * 100) / 100;
     const p = { target: 'forkbench', mode: req.mode, parse, groupSize: req.groupSize, rate, trial: 1 } as const;
@@ -183,22 +215,41 @@ export async function runOverload(req: OverloadRequest, config: BenchConfig, out
       const calls = callsAnsweredWithin(m, timelyMs * 1000);
       timely = calls === undefined ? undefined : { calls, boundMs: timelyMs };
     };
-    const row = await runPoint(point, { config: pointConfig, pointDir: join(out, 'points', `x${multiple}`), capture: opts.capture, signal: opts.signal, target, onMeasurements });
-    const o = overloadRow(multiple, row, base, timely);
-    if (base === undefined && typeof o.goodput_cps === 'number') {
+    // One folder per mode, N and load: several overload runs can share a results folder.
+    const pointDir = join(out, 'points', `overload-${req.mode}-n${req.groupSize}-x${multiple}`);
+    const row = await runPoint(point, { config: pointConfig, pointDir, capture: opts.capture, signal: opts.signal, target, onMeasurements });
+    const o = overloadRow({ multiple, capacityCps: req.capacityCps }, row, base, timely);
+    if (base === undefined && multiple === order[0] && typeof o.goodput_cps === 'number') {
       base = { goodput: o.goodput_cps, timely: typeof o.timely_cps === 'number' && o.timely_cps > 0 ? o.timely_cps : undefined };
       o.goodput_vs_1x = 1;
       if (base.timely !== undefined) o.timely_vs_1x = 1;
       o.holds = 1;
     }
     rows.push(o);
-    const header = existsSync(csv) ? '' : stringify([[...OVERLOAD_COLUMNS]]);
-    await appendFile(csv, header + stringify([OVERLOAD_COLUMNS.map((c) => o[c])]));
+    await appendFile(csv, (existsSync(csv) ? '' : OVERLOAD_HEADER) + stringify([OVERLOAD_COLUMNS.map((c) => o[c])]));
     opts.log?.(
-      `  x${multiple} (${rate} calls/s offered): goodput ${o.goodput_cps} calls/s (${o.goodput_vs_1x}x of x${req.multiples[0]}), within ${timelyMs} ms ${o.timely_cps} calls/s, 503 ${o.rejected_503_per_s}/s, other failures ${o.other_failures}, SER ${o.ser}${o.flagged ? ` [flagged: ${o.flag_reason}]` : ''}${o.status !== 'ok' ? ` [${row.error}]` : ''}`,
+      `  x${multiple} (${rate} calls/s offered): goodput ${o.goodput_cps} calls/s (${o.goodput_vs_1x}x of x${order[0]}), within ${timelyMs} ms ${o.timely_cps} calls/s (${o.timely_vs_1x}x), 503 ${o.rejected_503_per_s}/s, other failures ${o.other_failures}, SER ${o.ser}${o.flagged ? ` [flagged: ${o.flag_reason}]` : ''}${o.status !== 'ok' ? ` [${row.error}]` : ''}`,
     );
   }
   return rows;
+}
+
+/**
+ * A mode's capacity from a capacity.csv (e.g. the reference run's), so overload can skip its own
+ * search. The budget must be the one the capacity was found under: another budget is another proxy.
+ */
+export function capacityFromCsv(text: string, file: string, want: { mode: Mode; groupSize: number; cpuBudget: number }): number {
+  const rows = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  const match = rows.filter((r) => r.target === 'forkbench' && r.mode === want.mode && Number(r.group_size) === want.groupSize);
+  const last = match.at(-1);
+  if (!last) throw new OverloadError(`${file} has no forkbench ${want.mode} row at N = ${want.groupSize}: run forkbench capacity for it, or give --capacity`);
+  const cps = Number(last.capacity_cps);
+  if (last.capacity_cps === '' || !(cps > 0)) throw new OverloadError(`${file}: forkbench ${want.mode} at N = ${want.groupSize} has no capacity (stopped: ${last.stop_reason || 'unknown'}): give --capacity`);
+  const budget = Number(last.cpu_budget_cores || 0);
+  if (budget !== want.cpuBudget) {
+    throw new OverloadError(`${file}: forkbench ${want.mode} at N = ${want.groupSize} was found under ${budget || 'no'} CPU budget, not ${want.cpuBudget || 'none'}: give --cpu-budget ${budget || 0}`);
+  }
+  return cps;
 }
 
 export function formatOverloadTable(rows: readonly OverloadRow[]): string {

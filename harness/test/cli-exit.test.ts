@@ -136,6 +136,9 @@ describe('bad values', () => {
     refused(await run(['capacity-sweep', '--group-sizes', '2,x']), /--group-sizes "x" must be a positive number/);
     refused(await run(['perf', '--calls', '-5']), /--calls "-5" must be a positive number/);
     refused(await run(['overload', '--group-size', '4', '--capacity', '30', '--cpu-budget', 'abc']), /CPU budget NaN cores is not 0 \(none\) or at least 0\.1: give --cpu-budget 0\.2/);
+    refused(await run(['overload', '--group-size', '4', '--capacity', '30', '--mode', 'centralized,distributed']), /--capacity is one number for one mode: with several modes give --capacity-from FILE/);
+    refused(await run(['overload', '--group-size', '4', '--mode', 'centralized,sideways']), /unknown mode "sideways"/);
+    refused(await run(['overload', '--group-size', '4', '--capacity-from', join(dir, 'no-such-capacity.csv')]), /--capacity-from .*no-such-capacity\.csv: cannot read it \(ENOENT\)/);
   });
 
   it('bench flags and config', async () => {
