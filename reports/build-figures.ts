@@ -1,8 +1,8 @@
 // Turns the spec files into the figures of one or more runs (data inlined, rate fixed, captions, styling).
 import { FIGURES, type FigureDef } from './figures.js';
-import { capacityProvenanceLines, provenanceLines } from './caption.js';
+import { capacityProvenanceLines, overloadProvenanceLines, provenanceLines } from './caption.js';
 import type { RunData } from './load-run.js';
-import { capacityPlotRows, loadPlotRows, pickFixedRate, pointPlotRows, type CapacityPlotRow, type LoadPlotRow, type PointPlotRow } from './plot-rows.js';
+import { capacityPlotRows, loadPlotRows, overloadPlotRows, pickFixedRate, pointPlotRows, type CapacityPlotRow, type LoadPlotRow, type PointPlotRow } from './plot-rows.js';
 import { clone, colourByRun, restrictDomains, setAxisValues, setData, setParam, setSubtitle, type JsonObject } from './spec-patch.js';
 import { dejavuFontFiles, loadSpec, specToSvg, svgToPng } from './render.js';
 
@@ -41,11 +41,12 @@ function noteSpec(template: JsonObject, note: string): JsonObject {
   };
 }
 
-function figureRows(def: FigureDef, points: PointPlotRow[], capacity: CapacityPlotRow[], load: LoadPlotRow[], rate: number | null) {
+function figureRows(def: FigureDef, points: PointPlotRow[], capacity: CapacityPlotRow[], load: LoadPlotRow[], overload: LoadPlotRow[], rate: number | null) {
   if (def.dataset === 'capacity') return capacity;
   if (def.dataset === 'load') {
-    // The figures' own filters, applied here too so that an empty figure says why.
-    return def.name === 'goodput-vs-load' ? load.filter((r) => r.cpu_budget_cores !== null) : load.filter((r) => r.group_size === 8 || r.group_size === 32);
+    // The figures' own filters, applied here too so that an empty figure says why. Goodput: sweep
+    // points under a budget, and the loads of forkbench overload runs (overload.csv).
+    return def.name === 'goodput-vs-load' ? [...load.filter((r) => r.cpu_budget_cores !== null), ...overload] : load.filter((r) => r.group_size === 8 || r.group_size === 32);
   }
   return def.usesRate ? points.filter((r) => r.offered_rate_cps === rate) : points;
 }
@@ -64,25 +65,38 @@ export function loadTerms(rows: readonly LoadPlotRow[]): string {
   return `CPU budget: ${budgets.join(', ') || 'none'}; ${trials} trial(s) per point, ${points} trials drawn`;
 }
 
+/**
+ * Whose run a figure's caption names: the capacity commands for the capacity figure; for the
+ * goodput figure the overload commands when overload.csv feeds it (and the sweep's too when
+ * budgeted sweep points are drawn beside them); the sweep otherwise.
+ */
+function figureProvenance(def: FigureDef, sweep: string[], capacity: string[], overload: string[], sweepPointsToo: boolean): string[] {
+  if (def.dataset === 'capacity') return capacity;
+  if (def.name === 'goodput-vs-load' && overload.length > 0) return sweepPointsToo ? [...overload, ...sweep] : overload;
+  return sweep;
+}
+
 export function buildFigureSpecs(runs: readonly RunData[], options: FigureOptions = {}): { figures: FigureSpec[]; rate: number | null } {
   const points = pointPlotRows(runs);
   const capacity = capacityPlotRows(runs);
   const load = loadPlotRows(runs);
+  const overload = overloadPlotRows(runs);
   const rate = options.rate ?? pickFixedRate(points);
   const caption = provenanceLines(runs);
   const capacityCaption = capacityProvenanceLines(runs);
+  const overloadCaption = overload.length > 0 ? overloadProvenanceLines(runs) : [];
   const labels = runs.map((r) => r.label);
   const figures = FIGURES.map((def): FigureSpec => {
     const template = loadSpec(def.name);
-    const rows = figureRows(def, points, capacity, load, rate);
+    const rows = figureRows(def, points, capacity, load, overload, rate);
     const spec = clone(template);
-    setSubtitle(spec, [...def.reading(rate).split('\n'), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...(def.dataset === 'capacity' ? capacityCaption : caption)]);
+    setSubtitle(spec, [...def.reading(rate).split('\n'), ...(def.dataset === 'load' ? [loadTerms(rows as LoadPlotRow[])] : []), ...figureProvenance(def, caption, capacityCaption, overloadCaption, overload.length > 0 && rows.length > overload.length)]);
     if (rows.length === 0) {
       const why =
         def.dataset === 'capacity'
           ? 'no capacity data in this run (no capacity.csv: run `forkbench capacity` to add it)'
           : def.name === 'goodput-vs-load'
-            ? 'no points under a CPU budget in this run (run forkbench bench --cpu-budget CORES up to 4x capacity)'
+            ? 'no points under a CPU budget in this run (run forkbench overload --mode centralized,distributed --cpu-budget CORES --multiples 0.5,1,2,4 --out <this run>)'
             : def.name === 'proxy-delay-vs-load'
               ? 'no points at N = 8 or 32 in this run'
               : def.usesRate

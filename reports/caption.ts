@@ -67,3 +67,34 @@ export function capacityProvenanceLines(runs: readonly { label: string; meta: Ru
   }
   return lines;
 }
+
+interface OverloadRunEntry extends CapacityRunEntry {
+  mode?: unknown;
+  groupSize?: unknown;
+  capacityCps?: unknown;
+}
+
+/**
+ * The goodput figure's provenance when its data come from overload.csv: each overload command
+ * (commit, budget, mode, N, the capacity its loads are multiples of, command).
+ */
+export function overloadProvenanceLines(runs: readonly { label: string; meta: RunMeta | null }[]): string[] {
+  const lines: string[] = [];
+  for (const r of runs) {
+    const entries = (Array.isArray(r.meta?.overloadRuns) ? r.meta.overloadRuns : []) as OverloadRunEntry[];
+    const tag = runs.length > 1 ? `${r.label}: ` : '';
+    if (entries.length === 0) {
+      lines.push(`${tag}${provenance(r.meta)} (no overload run recorded in meta.json)`);
+      continue;
+    }
+    for (const e of entries) {
+      const commit = text(e.gitCommit);
+      const budget = typeof e.cpuBudgetCores === 'number' && e.cpuBudgetCores > 0 ? `${e.cpuBudgetCores} cores per process` : 'no CPU budget';
+      const cmd = (text(e.command) ?? 'command unknown').replace(/^\S*node\S*\s+\S*forkbench(\.js)?\b/, 'forkbench');
+      const when = text(e.startedAt)?.slice(0, 10) ?? 'date unknown';
+      const what = `${text(e.mode) ?? '?'} N = ${typeof e.groupSize === 'number' ? e.groupSize : '?'}, 1x = ${typeof e.capacityCps === 'number' ? e.capacityCps : '?'} calls/s`;
+      lines.push(`${tag}overload run @ ${commit ? commit.slice(0, 7) : 'commit unknown'} · ${budget} · ${what} · ${when}: ${cmd}`);
+    }
+  }
+  return lines;
+}

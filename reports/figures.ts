@@ -47,7 +47,8 @@ export const FIGURES: readonly FigureDef[] = [
     dataset: 'load',
     usesRate: false,
     reading: () =>
-      'points under a CPU budget only; solid = answered calls/s (median of trials), dotted = 503s/s, grey dashed = offered; ' +
+      'points under a CPU budget only (budgeted sweep points, forkbench overload loads); solid = answered calls/s (median of trials), ' +
+      'dashed = answered within 200 ms (overload loads), dotted = 503s/s, grey dashed = offered;\n' +
       'marks: circle ok, triangle calls failed, diamond test bed bound, cross point failed',
   },
   {

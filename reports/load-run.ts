@@ -1,4 +1,4 @@
-// Reads one results/<run>/ folder (points.csv, optional capacity.csv, optional meta.json) and validates it.
+// Reads one results/<run>/ folder (points.csv, optional capacity.csv, overload.csv and meta.json) and validates it.
 // Deliberately independent of harness/records/results-csv.ts: the report must explain bad files itself.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import {
   CAPACITY_COLUMNS,
   CAPACITY_COLUMNS_SINCE_2,
+  OVERLOAD_COLUMNS,
   POINT_COLUMNS_SINCE_2,
   POINT_COLUMNS,
   SCHEMA_VERSION,
@@ -36,6 +37,12 @@ type PointTextColumn = (typeof POINT_TEXT_COLUMNS)[number];
 type CapacityTextColumn = (typeof CAPACITY_TEXT_COLUMNS)[number];
 
 export type Point = { [K in PointColumn]: K extends PointTextColumn ? string : number | null };
+
+type OverloadColumn = (typeof OVERLOAD_COLUMNS)[number];
+const OVERLOAD_TEXT_COLUMNS = ['mode', 'status', 'flag_reason'] as const satisfies readonly OverloadColumn[];
+type OverloadTextColumn = (typeof OVERLOAD_TEXT_COLUMNS)[number];
+/** A row of overload.csv (forkbench overload): one load, one mode. */
+export type OverloadLoad = { [K in OverloadColumn]: K extends OverloadTextColumn ? string : number | null };
 export type Capacity = { [K in CapacityColumn]: K extends CapacityTextColumn ? string : number | null };
 
 /** meta.json is free-form; these are the keys the report shows when present. */
@@ -58,6 +65,7 @@ export interface RunData {
   label: string; // short name used in legends and tables
   points: Point[];
   capacity: Capacity[] | null; // null when capacity.csv is absent
+  overload: OverloadLoad[] | null; // null when overload.csv is absent
   meta: RunMeta | null; // null when meta.json is absent
 }
 
@@ -145,6 +153,10 @@ export function loadCapacity(file: string): Capacity[] {
   return loadTable<CapacityColumn>(file, CAPACITY_COLUMNS, CAPACITY_TEXT_COLUMNS) as Capacity[];
 }
 
+export function loadOverload(file: string): OverloadLoad[] {
+  return loadTable<OverloadColumn>(file, OVERLOAD_COLUMNS, OVERLOAD_TEXT_COLUMNS) as OverloadLoad[];
+}
+
 export function loadMeta(file: string): RunMeta {
   let value: unknown;
   try {
@@ -158,18 +170,20 @@ export function loadMeta(file: string): RunMeta {
   return value as RunMeta;
 }
 
-/** Loads results/<run>/: points.csv is required, capacity.csv and meta.json are optional. */
+/** Loads results/<run>/: points.csv is required, capacity.csv, overload.csv and meta.json are optional. */
 export function loadRun(dir: string, label = basename(resolve(dir))): RunData {
   const abs = resolve(dir);
   const pointsFile = join(abs, 'points.csv');
   if (!existsSync(pointsFile)) throw new ReportError(`${pointsFile}: not found (is ${dir} a results folder?)`, pointsFile);
   const capacityFile = join(abs, 'capacity.csv');
   const metaFile = join(abs, 'meta.json');
+  const overloadFile = join(abs, 'overload.csv');
   return {
     dir: abs,
     label,
     points: loadPoints(pointsFile),
     capacity: existsSync(capacityFile) ? loadCapacity(capacityFile) : null,
+    overload: existsSync(overloadFile) ? loadOverload(overloadFile) : null,
     meta: existsSync(metaFile) ? loadMeta(metaFile) : null,
   };
 }

@@ -1,6 +1,6 @@
 // Flattens loaded runs into the rows the Vega-Lite specs plot (one object per CSV row, derived fields added).
 // The specs aggregate (median, min, max over trials) themselves, so these rows stay one-per-trial.
-import type { Capacity, Point, RunData } from './load-run.js';
+import type { Capacity, OverloadLoad, Point, RunData } from './load-run.js';
 
 /** The legend key of a point: the forkbench mode, or the other proxy's name (kamailio is its own series). */
 export type Series = 'centralized' | 'distributed' | string;
@@ -151,6 +151,7 @@ export interface LoadPlotRow {
   metric: string; // which delay, for the delay figure's panels
   value_ms: number | null; // null: the point has no value (drawn at the panel's floor)
   goodput_cps: number | null; // answered calls per second of the window
+  timely_cps: number | null; // answered within the overload run's bound (200 ms) per second; null for sweep points
   rejected_503_cps: number | null; // 503 (overload) answers per second of the window
   cpu_budget_cores: number | null;
 }
@@ -183,10 +184,41 @@ export function loadPlotRows(runs: readonly RunData[]): LoadPlotRow[] {
           trial: p.trial as number,
           point_status: pointStatusOf(p),
           goodput_cps: win !== null && p.calls_succeeded !== null ? p.calls_succeeded / win : null,
+          timely_cps: null,
           rejected_503_cps: win !== null ? count503(p.fail_causes) / win : null,
           cpu_budget_cores: p.cpu_budget_cores ?? null,
         };
         return DELAY_METRICS.map(([metric, col]) => ({ ...base, metric, value_ms: ms(p[col] ?? null) }));
       });
   });
+}
+
+/** How a load of an overload run fared: the same marks as a sweep point's. */
+export function overloadStatusOf(o: Pick<OverloadLoad, 'status' | 'ser' | 'flag_reason'>): PointStatus {
+  if (o.status !== 'ok') return 'point failed';
+  if (/test bed/.test(o.flag_reason)) return 'test bed bound';
+  if (o.ser !== null && o.ser < 1) return 'calls failed';
+  return 'ok';
+}
+
+/** The goodput figure's rows from overload.csv (forkbench overload): one per mode, N and load. */
+export function overloadPlotRows(runs: readonly RunData[]): LoadPlotRow[] {
+  return runs.flatMap((run) =>
+    (run.overload ?? [])
+      .filter((o) => o.group_size !== null && o.offered_cps !== null && o.mode !== '')
+      .map((o) => ({
+        run: run.label,
+        series: seriesOf({ target: 'forkbench', mode: o.mode }),
+        group_size: o.group_size as number,
+        offered_rate_cps: o.offered_cps as number,
+        trial: 1,
+        point_status: overloadStatusOf(o),
+        metric: 'fan-out p50', // the goodput figure keeps one row per point, this one
+        value_ms: null,
+        goodput_cps: o.status === 'ok' ? o.goodput_cps : null,
+        timely_cps: o.status === 'ok' ? o.timely_cps : null,
+        rejected_503_cps: o.rejected_503_per_s,
+        cpu_budget_cores: o.cpu_budget_cores,
+      })),
+  );
 }

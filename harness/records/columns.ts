@@ -109,3 +109,31 @@ export const CAPACITY_COLUMNS = [
 
 export type CapacityColumn = (typeof CAPACITY_COLUMNS)[number];
 export type CapacityRow = Record<CapacityColumn, string | number>;
+
+// The columns of <out>/overload.csv (forkbench overload, faults/overload.ts): one row per mode and load.
+export const OVERLOAD_COLUMNS = [
+  'multiple', // offered load / capacity
+  'mode', // centralized | distributed
+  'group_size',
+  'cpu_budget_cores', // CPU quota per proxy process, cores (empty: none)
+  'capacity_cps', // the capacity the multiples are taken of (the 1x rate)
+  'offered_cps',
+  'achieved_cps', // INVITEs the caller placed per second in the window
+  'window_s',
+  'calls_attempted', // in the window
+  'calls_answered',
+  'goodput_cps', // calls answered per second, however late
+  'timely_bound_ms', // the setup delay a call must be answered within to count as timely (the capacity criterion's p95 bound)
+  'timely_cps', // calls answered within timely_bound_ms, per second (the measure that must hold)
+  'rejected_503', // calls that got 503 from the proxy, in the window
+  'rejected_503_per_s',
+  'other_failures', // e.g. timeouts (no final response), 408, 500
+  'ser',
+  'setup_p95_us',
+  'goodput_vs_1x', // goodput / goodput at the lowest multiple
+  'timely_vs_1x', // timely_cps / timely_cps at the lowest multiple
+  'holds', // 1 when timely_vs_1x >= 0.8 (goodput_vs_1x when the timely count is not known)
+  'status', // ok | failed (the point did not complete)
+  'flagged', // 1 when the number may describe the test bed (the caller could not offer the load)
+  'flag_reason',
+] as const;
