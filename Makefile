@@ -57,10 +57,12 @@ soak: setup
 	@npm run -s build
 	@$(FB) soak --minutes $(SOAK_MINUTES) --group-size 16 --rate 100 --out results/soak
 
-# Overload: goodput and 503s at 1x, 2x and 4x the capacity (found first unless CAPACITY is given).
+# Overload: goodput, goodput within 200 ms and 503s at 0.5x to 4x the capacity, N = 8, both modes,
+# under CPU_BUDGET (each mode's capacity searched first unless CAPACITY_FROM names a capacity.csv
+# found under the same budget, e.g. results/capacity/capacity.csv from make capacity).
 overload: setup
 	@npm run -s build
-	@$(FB) overload --group-size 16 $(if $(CAPACITY),--capacity $(CAPACITY)) --out results/overload
+	@$(FB) overload --group-size 8 --mode centralized,distributed --cpu-budget $(CPU_BUDGET) --multiples 0.5,1,2,4 --duration-s 15 $(if $(CAPACITY_FROM),--capacity-from $(CAPACITY_FROM)) --out results/overload
 
 fuzz:
 	@npm run -s build

@@ -102,6 +102,7 @@ export function overloadRow(load: { multiple: number; capacityCps: number }, row
     status: row.status ?? 'failed',
     flagged: reasons.length ? 1 : 0,
     flag_reason: reasons.join('; '),
+    error: String(row.error ?? '').replace(/\s+/g, ' '),
   };
 }
 
@@ -194,7 +195,10 @@ export async function runOverload(req: OverloadRequest, config: BenchConfig, out
     };
     // One folder per mode, N and load: several overload runs can share a results folder.
     const pointDir = join(out, 'points', `overload-${req.mode}-n${req.groupSize}-x${multiple}`);
-    const row = await runPoint(point, { config: pointConfig, pointDir, capture: opts.capture, signal: opts.signal, target, onMeasurements });
+    // Past the knee the calls queue: draining (multiple - 1) x duration of backlog at about the
+    // capacity, then Timer B, outlasts the point runner's usual 45 s margin.
+    const deadlineMarginS = 45 + Math.max(0, multiple - 1) * req.durationS * 2;
+    const row = await runPoint(point, { config: pointConfig, pointDir, capture: opts.capture, signal: opts.signal, target, onMeasurements, deadlineMarginS });
     const o = overloadRow({ multiple, capacityCps: req.capacityCps }, row, base, timely);
     if (base === undefined && multiple === order[0] && typeof o.goodput_cps === 'number') {
       base = { goodput: o.goodput_cps, timely: typeof o.timely_cps === 'number' && o.timely_cps > 0 ? o.timely_cps : undefined };
@@ -243,7 +247,7 @@ export function formatOverloadTable(rows: readonly OverloadRow[]): string {
     r.other_failures,
     r.ser,
     typeof r.setup_p95_us === 'number' ? (r.setup_p95_us / 1000).toFixed(1) : '',
-    r.flagged ? 'test bed?' : '',
+    r.flagged ? 'flagged' : '',
   ]);
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
 }

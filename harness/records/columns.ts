@@ -130,10 +130,11 @@ export const OVERLOAD_COLUMNS = [
   'other_failures', // e.g. timeouts (no final response), 408, 500
   'ser',
   'setup_p95_us',
-  'goodput_vs_1x', // goodput / goodput at the lowest multiple
-  'timely_vs_1x', // timely_cps / timely_cps at the lowest multiple
+  'goodput_vs_1x', // goodput / goodput at 1x (the base: the lowest multiple when 1x is not run)
+  'timely_vs_1x', // timely_cps / timely_cps at 1x (the same base)
   'holds', // 1 when timely_vs_1x >= 0.8 (goodput_vs_1x when the timely count is not known)
   'status', // ok | failed (the point did not complete)
-  'flagged', // 1 when the number may describe the test bed (the caller could not offer the load)
+  'flagged', // 1 when a number is in doubt: the caller could not offer the load, or a cross-check of the point failed
   'flag_reason',
+  'error', // why the point failed (status failed), e.g. a caller still busy at the deadline
 ] as const;

@@ -43,6 +43,10 @@ describe('overloadRow', () => {
     expect(r.flag_reason).toMatch(/test bed/);
     expect(overloadRow({ multiple: 1, capacityCps: 100 }, point({})).flagged).toBe(0);
   });
+  it('a point that did not complete is failed with its reason, and has no ratio to hold', () => {
+    const r = overloadRow({ multiple: 4, capacityCps: 100 }, point({ status: 'failed', error: 'caller did not finish within the 63 s\ndeadline' }), { goodput: 100 });
+    expect(r).toMatchObject({ status: 'failed', error: 'caller did not finish within the 63 s deadline' });
+  });
   it('records the terms of the load: mode, N, budget and the capacity it is a multiple of', () => {
     const r = overloadRow({ multiple: 2, capacityCps: 50 }, point({ mode: 'distributed', group_size: 8, cpu_budget_cores: 0.2 }), { goodput: 100 });
     expect(r).toMatchObject({ multiple: 2, mode: 'distributed', group_size: 8, cpu_budget_cores: 0.2, capacity_cps: 50 });
