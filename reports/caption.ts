@@ -36,25 +36,30 @@ export function provenanceLines(runs: readonly { label: string; meta: RunMeta | 
   return runs.map((r) => `${r.label}: ${provenance(r.meta)}`);
 }
 
-interface CapacityRunEntry {
+interface CommandRunEntry {
   command?: unknown;
   startedAt?: unknown;
   endedAt?: unknown;
   gitCommit?: unknown;
   cpuBudgetCores?: unknown;
+  mode?: unknown; // overload runs: what the loads were
+  groupSize?: unknown;
+  capacityCps?: unknown;
 }
 
 /**
- * The capacity figure's own provenance: the capacity commands that wrote capacity.csv (commit,
- * budget, command), not the sweep's. Falls back to the run's provenance when meta.json has none.
+ * One line per command recorded under meta.json's `key` ("capacityRuns", "overloadRuns"): commit,
+ * budget, what it ran (when `what` says), date and command. Falls back to the run's provenance when
+ * meta.json has none.
  */
-export function capacityProvenanceLines(runs: readonly { label: string; meta: RunMeta | null }[]): string[] {
+function commandRunLines(runs: readonly { label: string; meta: RunMeta | null }[], key: string, noun: string, what: (e: CommandRunEntry) => string | null): string[] {
   const lines: string[] = [];
   for (const r of runs) {
-    const entries = (Array.isArray(r.meta?.capacityRuns) ? r.meta.capacityRuns : []) as CapacityRunEntry[];
+    const recorded = r.meta?.[key];
+    const entries = (Array.isArray(recorded) ? recorded : []) as CommandRunEntry[];
     const tag = runs.length > 1 ? `${r.label}: ` : '';
     if (entries.length === 0) {
-      lines.push(`${tag}${provenance(r.meta)} (no capacity run recorded in meta.json)`);
+      lines.push(`${tag}${provenance(r.meta)} (no ${noun} recorded in meta.json)`);
       continue;
     }
     for (const e of entries) {
@@ -62,16 +67,19 @@ export function capacityProvenanceLines(runs: readonly { label: string; meta: Ru
       const budget = typeof e.cpuBudgetCores === 'number' && e.cpuBudgetCores > 0 ? `${e.cpuBudgetCores} cores per process` : 'no CPU budget recorded';
       const cmd = (text(e.command) ?? 'command unknown').replace(/^\S*node\S*\s+\S*forkbench(\.js)?\b/, 'forkbench');
       const when = text(e.startedAt)?.slice(0, 10) ?? 'date unknown';
-      lines.push(`${tag}capacity run @ ${commit ? commit.slice(0, 7) : 'commit unknown'} · ${budget} · ${when}: ${cmd}`);
+      const parts = [`${noun} @ ${commit ? commit.slice(0, 7) : 'commit unknown'}`, budget, what(e), when].filter((x): x is string => x !== null);
+      lines.push(`${tag}${parts.slice(0, -1).join(' · ')} · ${parts.at(-1)}: ${cmd}`);
     }
   }
   return lines;
 }
 
-interface OverloadRunEntry extends CapacityRunEntry {
-  mode?: unknown;
-  groupSize?: unknown;
-  capacityCps?: unknown;
+/**
+ * The capacity figure's own provenance: the capacity commands that wrote capacity.csv (commit,
+ * budget, command), not the sweep's.
+ */
+export function capacityProvenanceLines(runs: readonly { label: string; meta: RunMeta | null }[]): string[] {
+  return commandRunLines(runs, 'capacityRuns', 'capacity run', () => null);
 }
 
 /**
@@ -79,22 +87,5 @@ interface OverloadRunEntry extends CapacityRunEntry {
  * (commit, budget, mode, N, the capacity its loads are multiples of, command).
  */
 export function overloadProvenanceLines(runs: readonly { label: string; meta: RunMeta | null }[]): string[] {
-  const lines: string[] = [];
-  for (const r of runs) {
-    const entries = (Array.isArray(r.meta?.overloadRuns) ? r.meta.overloadRuns : []) as OverloadRunEntry[];
-    const tag = runs.length > 1 ? `${r.label}: ` : '';
-    if (entries.length === 0) {
-      lines.push(`${tag}${provenance(r.meta)} (no overload run recorded in meta.json)`);
-      continue;
-    }
-    for (const e of entries) {
-      const commit = text(e.gitCommit);
-      const budget = typeof e.cpuBudgetCores === 'number' && e.cpuBudgetCores > 0 ? `${e.cpuBudgetCores} cores per process` : 'no CPU budget';
-      const cmd = (text(e.command) ?? 'command unknown').replace(/^\S*node\S*\s+\S*forkbench(\.js)?\b/, 'forkbench');
-      const when = text(e.startedAt)?.slice(0, 10) ?? 'date unknown';
-      const what = `${text(e.mode) ?? '?'} N = ${typeof e.groupSize === 'number' ? e.groupSize : '?'}, 1x = ${typeof e.capacityCps === 'number' ? e.capacityCps : '?'} calls/s`;
-      lines.push(`${tag}overload run @ ${commit ? commit.slice(0, 7) : 'commit unknown'} · ${budget} · ${what} · ${when}: ${cmd}`);
-    }
-  }
-  return lines;
+  return commandRunLines(runs, 'overloadRuns', 'overload run', (e) => `${text(e.mode) ?? '?'} N = ${typeof e.groupSize === 'number' ? e.groupSize : '?'}, 1x = ${typeof e.capacityCps === 'number' ? e.capacityCps : '?'} calls/s`);
 }

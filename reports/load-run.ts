@@ -39,7 +39,7 @@ type CapacityTextColumn = (typeof CAPACITY_TEXT_COLUMNS)[number];
 export type Point = { [K in PointColumn]: K extends PointTextColumn ? string : number | null };
 
 type OverloadColumn = (typeof OVERLOAD_COLUMNS)[number];
-const OVERLOAD_TEXT_COLUMNS = ['mode', 'status', 'flag_reason'] as const satisfies readonly OverloadColumn[];
+const OVERLOAD_TEXT_COLUMNS = ['mode', 'status', 'flag_reason', 'error'] as const satisfies readonly OverloadColumn[];
 type OverloadTextColumn = (typeof OVERLOAD_TEXT_COLUMNS)[number];
 /** A row of overload.csv (forkbench overload): one load, one mode. */
 export type OverloadLoad = { [K in OverloadColumn]: K extends OverloadTextColumn ? string : number | null };

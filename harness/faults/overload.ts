@@ -98,7 +98,8 @@ export function overloadRow(load: { multiple: number; capacityCps: number }, row
     setup_p95_us: row.setup_p95_us ?? '',
     goodput_vs_1x: r2(ratio),
     timely_vs_1x: r2(timelyRatio),
-    holds: held === undefined ? '' : held >= 0.8 ? 1 : 0,
+    // Below 1x the load itself is a fraction of the base: hold that fraction, not all of it.
+    holds: held === undefined ? '' : held >= 0.8 * Math.min(1, multiple) ? 1 : 0,
     status: row.status ?? 'failed',
     flagged: reasons.length ? 1 : 0,
     flag_reason: reasons.join('; '),

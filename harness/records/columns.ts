@@ -132,7 +132,7 @@ export const OVERLOAD_COLUMNS = [
   'setup_p95_us',
   'goodput_vs_1x', // goodput / goodput at 1x (the base: the lowest multiple when 1x is not run)
   'timely_vs_1x', // timely_cps / timely_cps at 1x (the same base)
-  'holds', // 1 when timely_vs_1x >= 0.8 (goodput_vs_1x when the timely count is not known)
+  'holds', // 1 when timely_vs_1x >= 0.8 x min(1, multiple) (goodput_vs_1x when the timely count is not known)
   'status', // ok | failed (the point did not complete)
   'flagged', // 1 when a number is in doubt: the caller could not offer the load, or a cross-check of the point failed
   'flag_reason',

@@ -34,6 +34,9 @@ describe('overloadRow', () => {
     expect(r.timely_vs_1x).toBe(0.32);
     expect(r.holds).toBe(0);
     expect(overloadRow({ multiple: 2, capacityCps: 100 }, point({}), { goodput: 100, timely: 95 }, { calls: 850, boundMs: 200 }).holds).toBe(1);
+    // Below 1x the proxy holds when it answers in time the share of the base that was offered.
+    expect(overloadRow({ multiple: 0.5, capacityCps: 100 }, point({ calls_succeeded: 500 }), { goodput: 100, timely: 100 }, { calls: 500, boundMs: 200 }).holds).toBe(1);
+    expect(overloadRow({ multiple: 0.5, capacityCps: 100 }, point({ calls_succeeded: 500 }), { goodput: 100, timely: 100 }, { calls: 350, boundMs: 200 }).holds).toBe(0);
     // A timely count with no timely base (nothing in time at 1x) says nothing either way.
     expect(overloadRow({ multiple: 2, capacityCps: 100 }, point({}), { goodput: 100 }, { calls: 850, boundMs: 200 }).holds).toBe('');
   });

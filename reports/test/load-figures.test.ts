@@ -80,7 +80,7 @@ describe('load figures', () => {
       { mode: 'centralized', multiple: 4, offered_cps: 360, goodput_cps: 120, timely_cps: 5, rejected_503_per_s: 40, ser: 0.6, status: 'ok', flagged: 0, flag_reason: '' },
       { mode: 'distributed', multiple: 1, offered_cps: 130, goodput_cps: 129, timely_cps: 129, rejected_503_per_s: 0, ser: 1, status: 'ok', flagged: 0, flag_reason: '' },
       { mode: 'distributed', multiple: 4, offered_cps: 520, goodput_cps: 300, timely_cps: 0, rejected_503_per_s: 0, ser: 1, status: 'ok', flagged: 1, flag_reason: 'the caller placed 400.0 of 520 calls/s: the test bed, not the proxy, limited the load' },
-      { mode: 'distributed', multiple: 2, offered_cps: 260, goodput_cps: '', timely_cps: '', rejected_503_per_s: '', ser: '', status: 'failed', flagged: 0, flag_reason: '' },
+      { mode: 'distributed', multiple: 2, offered_cps: 260, goodput_cps: '', timely_cps: '', rejected_503_per_s: '', ser: '', status: 'failed', flagged: 0, flag_reason: '', error: 'caller did not finish within the 153 s deadline (hung SIPp killed)' },
     ].map((o) => row({ ...o, group_size: 8, cpu_budget_cores: 0.2, capacity_cps: o.mode === 'centralized' ? 90 : 130, timely_bound_ms: 200 }));
     writeFileSync(join(dir, 'overload.csv'), [OVERLOAD_COLUMNS.join(','), ...loads].join('\n') + '\n');
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
