@@ -42,7 +42,7 @@ export interface TimelyCount {
   boundMs: number;
 }
 
-/** Goodput and timely goodput at the lowest multiple: what the higher ones are compared with. */
+/** Goodput and timely goodput at 1x (the lowest multiple when 1x is not run): what the others are compared with. */
 export interface OverloadBase {
   goodput: number;
   timely?: number;
@@ -197,7 +197,8 @@ export async function runOverload(req: OverloadRequest, config: BenchConfig, out
     // One folder per mode, N and load: several overload runs can share a results folder.
     const pointDir = join(out, 'points', `overload-${req.mode}-n${req.groupSize}-x${multiple}`);
     // Past the knee the calls queue: draining (multiple - 1) x duration of backlog at about the
-    // capacity, then Timer B, outlasts the point runner's usual 45 s margin.
+    // capacity outlasts the point runner's usual 45 s margin. Calls rung but never answered end
+    // only at the proxy's Timer C (180 s); a point that still has them fails and says so.
     const deadlineMarginS = 45 + Math.max(0, multiple - 1) * req.durationS * 2;
     const row = await runPoint(point, { config: pointConfig, pointDir, capture: opts.capture, signal: opts.signal, target, onMeasurements, deadlineMarginS });
     const o = overloadRow({ multiple, capacityCps: req.capacityCps }, row, base, timely);

@@ -126,7 +126,8 @@ async function sampleOne(pid: number, hz: number): Promise<ProcSample> {
 
 /**
  * CPU microseconds a process used between two samples: from its threads' ns run time when the same
- * threads were there at both ends, else from the ticks. 0 before when the pid is not the same process.
+ * threads were there at both ends, else from the ticks. A process new to the window (no sample
+ * before, or another process on a reused pid) counts in full.
  */
 export function cpuUsBetween(before: ProcSample | undefined, after: ProcUsage): number {
   if (!before || !before.ok || before.startTime !== after.startTime) return after.cpuUs;
